@@ -1,0 +1,1 @@
+namespace RecurrentCore.Benchmarks; internal static class Program { private static void Main() { } }
