@@ -1,0 +1,294 @@
+namespace RecurrentCore.Reference;
+
+/// <summary>
+/// The executable specification of RecurrentCore's numerics: a stacked, optionally bidirectional RNN/LSTM/GRU
+/// forward and full backward through time in double precision with plain loops, PyTorch semantics.
+/// Every fast path is tested against this.
+/// </summary>
+/// <remarks>
+/// Each batch entry runs on its own over its valid steps 0..len−1 (pack_padded_sequence semantics): the forward
+/// direction visits t = 0..len−1, the reverse direction t = len−1..0; layer k+1 reads layer k's outputs of both
+/// directions concatenated (forward first). Outputs past a sequence's length are zero and h_n/c_n are the states
+/// after each direction's last visited step.
+/// </remarks>
+public static class ReferenceRnn
+{
+    /// <summary>Runs the forward pass.</summary>
+    /// <exception cref="ArgumentException">An array's length or a sequence length does not fit the configuration.</exception>
+    public static SequenceOutputs Forward(RecurrentParameters parameters, SequenceInputs inputs)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var run = new Run(parameters, inputs);
+        run.Forward();
+        return run.Outputs();
+    }
+
+    /// <summary>Runs the forward pass, then back-propagates <paramref name="upstream"/> through all layers and steps.</summary>
+    /// <exception cref="ArgumentException">An array's length or a sequence length does not fit the configuration.</exception>
+    public static (SequenceOutputs Outputs, SequenceGradients Gradients) Backward(RecurrentParameters parameters, SequenceInputs inputs, UpstreamGradients upstream)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(upstream);
+        var run = new Run(parameters, inputs);
+        run.Forward();
+        return (run.Outputs(), run.Backward(upstream));
+    }
+
+    /// <summary>One forward (and optional backward) with everything kept, time-major inside.</summary>
+    private sealed class Run
+    {
+        private readonly RecurrentParameters _p;
+        private readonly RecurrentConfig _cfg;
+        private readonly int _t, _b, _h, _d, _g;
+        private readonly int[] _lengths;
+        private readonly double[] _input; // (T, B, I), time-major
+        private readonly double[] _h0, _c0; // (L·D, B, H)
+        private readonly double[][] _layerOut; // per layer: (T, B, D·H)
+        private readonly double[] _hn, _cn;
+
+        // Per (layer, direction, batch entry): states after each visited step s, index 0 the initial state
+        // ((len+1)·H), activated gates per step (len·G·H) and, for GRU, W_hn h + b_hn per step (len·H).
+        private readonly double[][] _hs, _cs, _gates, _hiddenN;
+
+        public Run(RecurrentParameters p, SequenceInputs inputs)
+        {
+            _p = p;
+            _cfg = p.Config;
+            _t = inputs.SeqLen;
+            _b = inputs.Batch;
+            _h = _cfg.HiddenSize;
+            _d = _cfg.NumDirections;
+            _g = _cfg.GateCount;
+            ArgumentOutOfRangeException.ThrowIfLessThan(inputs.SeqLen, 1, nameof(inputs));
+            ArgumentOutOfRangeException.ThrowIfLessThan(inputs.Batch, 1, nameof(inputs));
+            int states = _cfg.NumLayers * _d * _b * _h;
+            Check(inputs.Input, (long)_t * _b * _cfg.InputSize, "input");
+            if (inputs.H0 is not null)
+            {
+                Check(inputs.H0, states, "h0");
+            }
+
+            if (inputs.C0 is not null)
+            {
+                if (!_cfg.Cell.HasCellState())
+                {
+                    throw new ArgumentException($"c0: only an LSTM has a cell state, this is {_cfg.Cell.Name()}", nameof(inputs));
+                }
+
+                Check(inputs.C0, states, "c0");
+            }
+
+            _lengths = new int[_b];
+            for (int b = 0; b < _b; b++)
+            {
+                int len = inputs.Lengths is null ? _t : inputs.Lengths[b];
+                if (len < 1 || len > _t)
+                {
+                    throw new ArgumentException($"lengths[{b}] = {len} is outside 1..{_t}", nameof(inputs));
+                }
+
+                _lengths[b] = len;
+            }
+
+            if (inputs.Lengths is not null && inputs.Lengths.Length != _b)
+            {
+                throw new ArgumentException($"lengths has {inputs.Lengths.Length} entries, expected batch {_b}", nameof(inputs));
+            }
+
+            _input = ToTimeMajor(inputs.Input, _cfg.InputSize);
+            _h0 = inputs.H0 ?? new double[states];
+            _c0 = inputs.C0 ?? new double[states];
+            _layerOut = new double[_cfg.NumLayers][];
+            _hn = new double[states];
+            _cn = new double[states];
+            int slots = _cfg.NumLayers * _d * _b;
+            _hs = new double[slots][];
+            _cs = new double[slots][];
+            _gates = new double[slots][];
+            _hiddenN = new double[slots][];
+        }
+
+        public void Forward()
+        {
+            double[] layerIn = _input;
+            for (int layer = 0; layer < _cfg.NumLayers; layer++)
+            {
+                int inSize = _cfg.LayerInputSize(layer);
+                var output = new double[_t * _b * _d * _h];
+                for (int dir = 0; dir < _d; dir++)
+                {
+                    var w = CellWeights.Of(_p, layer, dir);
+                    for (int b = 0; b < _b; b++)
+                    {
+                        int slot = Slot(layer, dir, b), len = _lengths[b];
+                        int state = (((layer * _d) + dir) * _b + b) * _h;
+                        var hs = _hs[slot] = new double[(len + 1) * _h];
+                        var cs = _cs[slot] = new double[(len + 1) * _h];
+                        var gates = _gates[slot] = new double[len * _g * _h];
+                        var hiddenN = _hiddenN[slot] = new double[len * _h];
+                        _h0.AsSpan(state, _h).CopyTo(hs);
+                        _c0.AsSpan(state, _h).CopyTo(cs);
+                        for (int s = 0; s < len; s++)
+                        {
+                            int t = dir == 0 ? s : len - 1 - s;
+                            var xt = layerIn.AsSpan(((t * _b) + b) * inSize, inSize);
+                            var h = hs.AsSpan(s * _h, _h);
+                            var hOut = hs.AsSpan((s + 1) * _h, _h);
+                            switch (_cfg.Cell)
+                            {
+                                case CellKind.Lstm:
+                                    LstmReference.Forward(w, xt, h, cs.AsSpan(s * _h, _h), gates.AsSpan(s * 4 * _h, 4 * _h), hOut, cs.AsSpan((s + 1) * _h, _h));
+                                    break;
+                                case CellKind.Gru:
+                                    GruReference.Forward(w, xt, h, gates.AsSpan(s * 3 * _h, 3 * _h), hiddenN.AsSpan(s * _h, _h), hOut);
+                                    break;
+                                default:
+                                    ElmanReference.Forward(w, _cfg.Cell == CellKind.RnnRelu, xt, h, hOut);
+                                    break;
+                            }
+
+                            hOut.CopyTo(output.AsSpan(((((t * _b) + b) * _d) + dir) * _h, _h));
+                        }
+
+                        hs.AsSpan(len * _h, _h).CopyTo(_hn.AsSpan(state, _h));
+                        cs.AsSpan(len * _h, _h).CopyTo(_cn.AsSpan(state, _h));
+                    }
+                }
+
+                _layerOut[layer] = output;
+                layerIn = output;
+            }
+        }
+
+        public SequenceOutputs Outputs() => new(
+            FromTimeMajor(_layerOut[^1], _d * _h),
+            (double[])_hn.Clone(),
+            _cfg.Cell.HasCellState() ? (double[])_cn.Clone() : null);
+
+        public SequenceGradients Backward(UpstreamGradients up)
+        {
+            int states = _hn.Length;
+            Check(up.Output, (long)_t * _b * _d * _h, "grad_output");
+            if (up.HN is not null)
+            {
+                Check(up.HN, states, "grad_h_n");
+            }
+
+            if (up.CN is not null)
+            {
+                if (!_cfg.Cell.HasCellState())
+                {
+                    throw new ArgumentException($"grad_c_n: only an LSTM has a cell state, this is {_cfg.Cell.Name()}", nameof(up));
+                }
+
+                Check(up.CN, states, "grad_c_n");
+            }
+
+            var grads = new RecurrentParameters(_cfg);
+            var dH0 = new double[states];
+            var dC0 = new double[states];
+            double[] dLayerOut = ToTimeMajor(up.Output, _d * _h);
+            var dh = new double[_h];
+            var dc = new double[_h];
+            var dhPrev = new double[_h];
+            var dcPrev = new double[_h];
+            for (int layer = _cfg.NumLayers - 1; layer >= 0; layer--)
+            {
+                int inSize = _cfg.LayerInputSize(layer);
+                double[] layerIn = layer == 0 ? _input : _layerOut[layer - 1];
+                var dLayerIn = new double[_t * _b * inSize];
+                for (int dir = 0; dir < _d; dir++)
+                {
+                    var w = CellWeights.Of(_p, layer, dir);
+                    var gw = CellWeights.Of(grads, layer, dir);
+                    for (int b = 0; b < _b; b++)
+                    {
+                        int slot = Slot(layer, dir, b), len = _lengths[b];
+                        int state = (((layer * _d) + dir) * _b + b) * _h;
+                        double[] hs = _hs[slot], cs = _cs[slot], gates = _gates[slot], hiddenN = _hiddenN[slot];
+                        if (up.HN is null)
+                        {
+                            Array.Clear(dh);
+                        }
+                        else
+                        {
+                            up.HN.AsSpan(state, _h).CopyTo(dh);
+                        }
+
+                        if (up.CN is null)
+                        {
+                            Array.Clear(dc);
+                        }
+                        else
+                        {
+                            up.CN.AsSpan(state, _h).CopyTo(dc);
+                        }
+
+                        for (int s = len - 1; s >= 0; s--)
+                        {
+                            int t = dir == 0 ? s : len - 1 - s;
+                            ReferenceMath.Add(dh, dLayerOut.AsSpan(((((t * _b) + b) * _d) + dir) * _h, _h));
+                            var xt = layerIn.AsSpan(((t * _b) + b) * inSize, inSize);
+                            var dxt = dLayerIn.AsSpan(((t * _b) + b) * inSize, inSize);
+                            var h = hs.AsSpan(s * _h, _h);
+                            switch (_cfg.Cell)
+                            {
+                                case CellKind.Lstm:
+                                    LstmReference.Backward(w, gw, xt, h, cs.AsSpan(s * _h, _h), gates.AsSpan(s * 4 * _h, 4 * _h), cs.AsSpan((s + 1) * _h, _h), dh, dc, dxt, dhPrev, dcPrev);
+                                    (dc, dcPrev) = (dcPrev, dc);
+                                    break;
+                                case CellKind.Gru:
+                                    GruReference.Backward(w, gw, xt, h, gates.AsSpan(s * 3 * _h, 3 * _h), hiddenN.AsSpan(s * _h, _h), dh, dxt, dhPrev);
+                                    break;
+                                default:
+                                    ElmanReference.Backward(w, gw, _cfg.Cell == CellKind.RnnRelu, xt, h, hs.AsSpan((s + 1) * _h, _h), dh, dxt, dhPrev);
+                                    break;
+                            }
+
+                            (dh, dhPrev) = (dhPrev, dh);
+                        }
+
+                        dh.CopyTo(dH0.AsSpan(state, _h));
+                        dc.CopyTo(dC0.AsSpan(state, _h));
+                    }
+                }
+
+                dLayerOut = dLayerIn;
+            }
+
+            return new SequenceGradients(grads, FromTimeMajor(dLayerOut, _cfg.InputSize), dH0, _cfg.Cell.HasCellState() ? dC0 : null);
+        }
+
+        private int Slot(int layer, int dir, int b) => (((layer * _d) + dir) * _b) + b;
+
+        private static void Check(double[] array, long expected, string name)
+        {
+            ArgumentNullException.ThrowIfNull(array, name);
+            if (array.Length != expected)
+            {
+                throw new ArgumentException($"{name} has {array.Length} values, expected {expected}", name);
+            }
+        }
+
+        private double[] ToTimeMajor(double[] data, int features) => _cfg.BatchFirst ? Transpose(data, _b, _t, features) : (double[])data.Clone();
+
+        private double[] FromTimeMajor(double[] data, int features) => _cfg.BatchFirst ? Transpose(data, _t, _b, features) : data;
+
+        /// <summary>(A, B, F) → (B, A, F).</summary>
+        private static double[] Transpose(double[] data, int a, int b, int features)
+        {
+            var result = new double[data.Length];
+            for (int i = 0; i < a; i++)
+            {
+                for (int j = 0; j < b; j++)
+                {
+                    data.AsSpan(((i * b) + j) * features, features).CopyTo(result.AsSpan(((j * a) + i) * features, features));
+                }
+            }
+
+            return result;
+        }
+    }
+}
