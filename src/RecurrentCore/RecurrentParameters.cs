@@ -67,13 +67,17 @@ public sealed class RecurrentParameters
     }
 
     /// <summary>The PyTorch shape of a tensor of <paramref name="layer"/>: (G·H, in), (G·H, H) or (G·H).</summary>
-    public int[] Shape(int layer, ParameterKind kind)
+    public int[] Shape(int layer, ParameterKind kind) => Shape(Config, layer, kind);
+
+    /// <summary>The PyTorch shape of a tensor of <paramref name="layer"/> under <paramref name="config"/>.</summary>
+    public static int[] Shape(RecurrentConfig config, int layer, ParameterKind kind)
     {
-        int gh = Config.GateCount * Config.HiddenSize;
+        ArgumentNullException.ThrowIfNull(config);
+        int gh = config.GateCount * config.HiddenSize;
         return kind switch
         {
-            ParameterKind.WeightIh => [gh, Config.LayerInputSize(layer)],
-            ParameterKind.WeightHh => [gh, Config.HiddenSize],
+            ParameterKind.WeightIh => [gh, config.LayerInputSize(layer)],
+            ParameterKind.WeightHh => [gh, config.HiddenSize],
             ParameterKind.BiasIh or ParameterKind.BiasHh => [gh],
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
@@ -83,20 +87,25 @@ public sealed class RecurrentParameters
     public double[] this[int layer, int direction, ParameterKind kind] => _tensors[Index(layer, direction, kind)];
 
     /// <summary>Every tensor that exists under this configuration, with its PyTorch name and shape, in state_dict order.</summary>
-    public IEnumerable<(string Name, int[] Shape, double[] Data)> Named()
+    public IEnumerable<(string Name, int[] Shape, double[] Data)> Named() =>
+        Layout(Config).Select(e => (e.Name, e.Shape, this[e.Layer, e.Direction, e.Kind]));
+
+    /// <summary>Every tensor a configuration has, with its PyTorch name and shape, in state_dict order (allocates no storage).</summary>
+    public static IEnumerable<(string Name, int[] Shape, int Layer, int Direction, ParameterKind Kind)> Layout(RecurrentConfig config)
     {
-        for (int layer = 0; layer < Config.NumLayers; layer++)
+        ArgumentNullException.ThrowIfNull(config);
+        for (int layer = 0; layer < config.NumLayers; layer++)
         {
-            for (int dir = 0; dir < Config.NumDirections; dir++)
+            for (int dir = 0; dir < config.NumDirections; dir++)
             {
                 foreach (var kind in Kinds)
                 {
-                    if (!Config.Bias && kind is ParameterKind.BiasIh or ParameterKind.BiasHh)
+                    if (!config.Bias && kind is ParameterKind.BiasIh or ParameterKind.BiasHh)
                     {
                         continue;
                     }
 
-                    yield return (Name(layer, dir, kind), Shape(layer, kind), this[layer, dir, kind]);
+                    yield return (Name(layer, dir, kind), Shape(config, layer, kind), layer, dir, kind);
                 }
             }
         }

@@ -1,0 +1,66 @@
+using System.CommandLine;
+
+namespace RecurrentCore.Cli.Parity;
+
+/// <summary>
+/// The parity contract: <c>recurrent forward</c> and <c>recurrent backward</c> read a PyTorch state_dict and .npy
+/// inputs and write the outputs (and gradients) as float32 .npy / safetensors files into --out.
+/// </summary>
+internal static class ParityCommands
+{
+    public static Command Forward() => Create("forward", "Run a PyTorch-compatible RNN/LSTM/GRU forward on .npy inputs and write output.npy, h_n.npy (and c_n.npy).", backward: false);
+
+    public static Command Backward() => Create(
+        "backward",
+        "Run forward and backward through time for loss = sum(output*DY) + sum(h_n*DHN) + sum(c_n*DCN); write the outputs, grad_input.npy, grad_h0.npy (grad_c0.npy) and grads.safetensors.",
+        backward: true);
+
+    private static Command Create(string name, string description, bool backward)
+    {
+        var cell = new Option<string>("--cell") { Description = "The cell: lstm, gru, rnn-tanh or rnn-relu.", Required = true };
+        cell.AcceptOnlyFromAmong("lstm", "gru", "rnn-tanh", "rnn-relu");
+        var weights = new Option<string>("--weights") { Description = "A PyTorch nn.LSTM/nn.GRU/nn.RNN state_dict saved as safetensors.", Required = true };
+        var input = new Option<string>("--input") { Description = "float32 input (T, B, I), or (B, T, I) with --batch-first.", Required = true };
+        var h0 = new Option<string?>("--h0") { Description = "float32 initial hidden state (L*D, B, H); zeros when absent." };
+        var c0 = new Option<string?>("--c0") { Description = "float32 initial cell state (L*D, B, H), LSTM only; zeros when absent." };
+        var lengths = new Option<string?>("--lengths") { Description = "int64 sequence lengths (B,), each in 1..T, any order." };
+        var batchFirst = new Option<bool>("--batch-first") { Description = "Input and output are (B, T, F) instead of (T, B, F)." };
+        var output = new Option<string>("--out") { Description = "Output directory (created when absent).", Required = true };
+        var command = new Command(name, description) { cell, weights, input, h0, c0, lengths, batchFirst, output };
+
+        Option<string>? gradOutput = null;
+        Option<string?>? gradHN = null, gradCN = null;
+        if (backward)
+        {
+            gradOutput = new Option<string>("--grad-output") { Description = "float32 upstream gradient of the output, same shape as the output.", Required = true };
+            gradHN = new Option<string?>("--grad-h-n") { Description = "float32 upstream gradient of h_n (L*D, B, H); zeros when absent." };
+            gradCN = new Option<string?>("--grad-c-n") { Description = "float32 upstream gradient of c_n (L*D, B, H), LSTM only; zeros when absent." };
+            command.Options.Add(gradOutput);
+            command.Options.Add(gradHN);
+            command.Options.Add(gradCN);
+        }
+
+        command.SetAction(parse =>
+        {
+            var paths = new ParityPaths(
+                CellKinds.Parse(parse.GetValue(cell)!),
+                parse.GetValue(weights)!,
+                parse.GetValue(input)!,
+                parse.GetValue(h0),
+                parse.GetValue(c0),
+                parse.GetValue(lengths),
+                parse.GetValue(batchFirst),
+                gradOutput is null ? null : parse.GetValue(gradOutput),
+                gradHN is null ? null : parse.GetValue(gradHN),
+                gradCN is null ? null : parse.GetValue(gradCN));
+            var inputs = ParityInputs.Load(paths);
+            var (outputs, grads) = ParityRun.Execute(inputs);
+            string dir = parse.GetValue(output)!;
+            var files = ParityRun.Files(inputs, outputs, grads);
+            AtomicOutput.WriteAll(dir, files);
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {string.Join(", ", files.Select(f => f.FileName))} to {dir}");
+            return 0;
+        });
+        return command;
+    }
+}
