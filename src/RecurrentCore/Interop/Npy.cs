@@ -1,0 +1,216 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using System.Text.Unicode;
+
+namespace RecurrentCore.Interop;
+
+/// <summary>
+/// Reads and writes numpy's .npy format (https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html):
+/// magic <c>\x93NUMPY</c>, version byte pair, header length (u16 in 1.0, u32 in 2.0 and 3.0), a Python dict literal
+/// <c>{'descr': '&lt;f4', 'fortran_order': False, 'shape': (3, 4), }</c> padded with spaces and ended by '\n',
+/// then <c>Π shape × itemsize</c> bytes of C-order data.
+/// Supported descr: &lt;f4, &lt;f8, &lt;f2, &lt;i8, &lt;i4, |u1; big-endian (&gt;) variants are byte-swapped on read.
+/// </summary>
+public static class Npy
+{
+    /// <summary>Largest header this reader accepts.</summary>
+    public const int MaxHeaderBytes = 100_000_000;
+
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+
+    /// <summary>Reads and validates the .npy file at <paramref name="path"/>.</summary>
+    /// <exception cref="InteropFormatException">The file is malformed or unsupported; the message names <paramref name="path"/>.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read.</exception>
+    public static HostTensor ReadFile(string path) => Read(TensorFileSource.ReadAll(path), path);
+
+    /// <summary>Reads and validates .npy <paramref name="bytes"/>.</summary>
+    /// <param name="bytes">The whole file.</param>
+    /// <param name="sourceName">Names the input in error messages (e.g. "&lt;stream&gt;").</param>
+    /// <exception cref="InteropFormatException">The data is malformed or unsupported (Fortran order, structured or
+    /// unknown dtype, size mismatch); the message names <paramref name="sourceName"/>.</exception>
+    public static HostTensor Read(ReadOnlySpan<byte> bytes, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(sourceName);
+        if (bytes.Length < Magic.Length)
+        {
+            throw Fail(sourceName, $"truncated magic: file is {bytes.Length} bytes, a .npy file starts with the 6-byte magic \\x93NUMPY");
+        }
+
+        if (!bytes[..Magic.Length].SequenceEqual(Magic))
+        {
+            throw Fail(sourceName, "bad magic: not a .npy file (expected \\x93NUMPY)");
+        }
+
+        if (bytes.Length < 8)
+        {
+            throw Fail(sourceName, "truncated version: the file ends after the magic");
+        }
+
+        byte major = bytes[6], minor = bytes[7];
+        int lengthSize = (major, minor) switch
+        {
+            (1, 0) => 2,
+            (2, 0) or (3, 0) => 4,
+            _ => throw Fail(sourceName, $"unsupported .npy version {major}.{minor} (supported: 1.0, 2.0, 3.0)"),
+        };
+
+        int prefix = 8 + lengthSize;
+        if (bytes.Length < prefix)
+        {
+            throw Fail(sourceName, $"truncated header length: file is {bytes.Length} bytes, version {major}.{minor} needs {prefix}");
+        }
+
+        uint headerLength = lengthSize == 2
+            ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..])
+            : BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
+        if (headerLength > (uint)(bytes.Length - prefix))
+        {
+            throw Fail(sourceName, $"header length {headerLength} exceeds the {bytes.Length - prefix} bytes after the length field");
+        }
+
+        if (headerLength > MaxHeaderBytes)
+        {
+            throw Fail(sourceName, $"header length {headerLength} exceeds the limit of {MaxHeaderBytes} bytes");
+        }
+
+        ReadOnlySpan<byte> headerBytes = bytes.Slice(prefix, (int)headerLength);
+        string headerText;
+        if (major == 3)
+        {
+            if (!Utf8.IsValid(headerBytes))
+            {
+                throw Fail(sourceName, "header is not valid UTF-8");
+            }
+
+            headerText = Encoding.UTF8.GetString(headerBytes);
+        }
+        else
+        {
+            headerText = Encoding.Latin1.GetString(headerBytes);
+        }
+
+        var header = NpyHeader.Parse(headerText, sourceName);
+        if (header.FortranOrder)
+        {
+            throw Fail(sourceName, "Fortran order is not supported (save with np.ascontiguousarray)");
+        }
+
+        var (dtype, swap) = ParseDescr(header.Descr, sourceName);
+        int size = TensorDTypeInfo.SizeOf(dtype);
+        string shapeText = TensorDTypeInfo.FormatShape(header.Shape);
+        if (!TensorDTypeInfo.TryGetElementCount(header.Shape, out long count) || count > long.MaxValue / size)
+        {
+            throw Fail(sourceName, $"header declares shape {shapeText} whose element count overflows");
+        }
+
+        ReadOnlySpan<byte> data = bytes[(prefix + (int)headerLength)..];
+        long need = count * size;
+        if (data.Length != need)
+        {
+            string trailing = data.Length > need ? ", trailing bytes" : "";
+            throw Fail(
+                sourceName,
+                $"header declares shape {shapeText} = {count} elements but {data.Length} bytes of data follow (need {need}{trailing})");
+        }
+
+        byte[] owned = data.ToArray();
+        if (swap && size > 1)
+        {
+            for (int i = 0; i < owned.Length; i += size)
+            {
+                owned.AsSpan(i, size).Reverse();
+            }
+        }
+
+        return HostTensor.FromValidatedBytes(dtype, header.Shape, owned);
+    }
+
+    private static (TensorDType DType, bool Swap) ParseDescr(string descr, string source)
+    {
+        if (descr.Length == 3 && descr[0] is '<' or '>' or '|')
+        {
+            bool swap = descr[0] == '>';
+            TensorDType? dtype = descr.AsSpan(1) switch
+            {
+                "f4" => TensorDType.F32,
+                "f8" => TensorDType.F64,
+                "f2" => TensorDType.F16,
+                "i8" => TensorDType.I64,
+                "i4" => TensorDType.I32,
+                "u1" => TensorDType.U8,
+                _ => null,
+            };
+            if (dtype is { } d && (descr[0] != '|' || d == TensorDType.U8))
+            {
+                return (d, swap);
+            }
+        }
+
+        throw Fail(source, $"unsupported dtype descr '{descr}' (supported: <f4, <f8, <f2, <i8, <i4, |u1 and their > forms)");
+    }
+
+    /// <summary>Writes <paramref name="tensor"/> to <paramref name="path"/>; see <see cref="Write"/>.</summary>
+    /// <exception cref="ArgumentException">The dtype has no numpy equivalent (BF16).</exception>
+    public static void WriteFile(string path, HostTensor tensor) => File.WriteAllBytes(path, Write(tensor));
+
+    /// <summary>
+    /// Serialises <paramref name="tensor"/> as C-order .npy: version 1.0 when the header fits a u16 length, else 2.0;
+    /// the header is padded with spaces and ends with '\n' so the data starts at a multiple of 64 bytes.
+    /// </summary>
+    /// <exception cref="ArgumentException">The dtype has no numpy equivalent (BF16).</exception>
+    public static byte[] Write(HostTensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        string descr = tensor.DType switch
+        {
+            TensorDType.F32 => "<f4",
+            TensorDType.F64 => "<f8",
+            TensorDType.F16 => "<f2",
+            TensorDType.I64 => "<i8",
+            TensorDType.I32 => "<i4",
+            TensorDType.U8 => "|u1",
+            _ => throw new ArgumentException($"{tensor.DType} has no .npy dtype; convert it (e.g. ToSingle) first.", nameof(tensor)),
+        };
+
+        string dict = string.Create(
+            CultureInfo.InvariantCulture,
+            $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {TensorDTypeInfo.FormatShape(tensor.Shape)}, }}");
+
+        // numpy pads so that magic + version + length + header (incl. '\n') is a multiple of 64.
+        int version = 1;
+        int prefix = 10;
+        int total = Pad(prefix + dict.Length + 1);
+        if (total - prefix > ushort.MaxValue)
+        {
+            version = 2;
+            prefix = 12;
+            total = Pad(prefix + dict.Length + 1);
+        }
+
+        int headerLength = total - prefix;
+        var output = new byte[total + tensor.Bytes.Length];
+        Magic.CopyTo(output);
+        output[6] = (byte)version;
+        output[7] = 0;
+        if (version == 1)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(output.AsSpan(8), (ushort)headerLength);
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(output.AsSpan(8), (uint)headerLength);
+        }
+
+        Span<byte> header = output.AsSpan(prefix, headerLength);
+        header.Fill((byte)' ');
+        Encoding.ASCII.GetBytes(dict, header);
+        header[^1] = (byte)'\n';
+        tensor.Bytes.Span.CopyTo(output.AsSpan(total));
+        return output;
+    }
+
+    private static int Pad(int length) => (length + 63) / 64 * 64;
+
+    private static InteropFormatException Fail(string source, string problem) => InteropFormatException.Create(source, problem);
+}
