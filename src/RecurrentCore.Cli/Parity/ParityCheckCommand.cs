@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using RecurrentCore.Interop;
-using RecurrentCore.Reference;
 
 namespace RecurrentCore.Cli.Parity;
 
