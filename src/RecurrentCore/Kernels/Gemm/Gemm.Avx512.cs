@@ -1,0 +1,310 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Vec = System.Runtime.Intrinsics.Vector512<float>;
+
+namespace RecurrentCore.Kernels;
+
+/// <summary>
+/// AVX-512 (Vector512, FMA) GEMM micro-kernel: up to 12 rows × 2 vectors (32 columns) of accumulators. Per reduction step it loads
+/// two vectors of B and broadcasts one packed A value per row, so 24 independent FMA chains hide the FMA latency.
+/// </summary>
+internal readonly unsafe struct GemmAvx512 : IGemmKernel
+{
+    public static int RowsPerTile => 12;
+
+    public static int ColumnsPerTile => 2 * 16;
+
+    public static float ScalarFma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vec Fma(Vec a, Vec b, Vec c) => Avx512F.FusedMultiplyAdd(a, b, c);
+
+    public static void Tile(int rows, float* ap, float* b, nint bStride, int depth, float* c, nint cStride, int lo, int hi, StoreMode mode, float* bias)
+    {
+        switch (rows)
+        {
+            case 12: Tile<R12>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 11: Tile<R11>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 10: Tile<R10>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 9: Tile<R9>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 8: Tile<R8>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 7: Tile<R7>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 6: Tile<R6>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 5: Tile<R5>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 4: Tile<R4>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 3: Tile<R3>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            case 2: Tile<R2>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+            default: Tile<R1>(ap, b, bStride, depth, c, cStride, lo, hi, mode, bias); return;
+        }
+    }
+
+    private static void Tile<TR>(float* ap, float* b, nint bStride, int depth, float* c, nint cStride, int lo, int hi, StoreMode mode, float* bias)
+        where TR : struct, IRowCount
+    {
+        const int N = 16;
+        Vec c0a = Vec.Zero, c0b = Vec.Zero;
+        Vec c1a = Vec.Zero, c1b = Vec.Zero;
+        Vec c2a = Vec.Zero, c2b = Vec.Zero;
+        Vec c3a = Vec.Zero, c3b = Vec.Zero;
+        Vec c4a = Vec.Zero, c4b = Vec.Zero;
+        Vec c5a = Vec.Zero, c5b = Vec.Zero;
+        Vec c6a = Vec.Zero, c6b = Vec.Zero;
+        Vec c7a = Vec.Zero, c7b = Vec.Zero;
+        Vec c8a = Vec.Zero, c8b = Vec.Zero;
+        Vec c9a = Vec.Zero, c9b = Vec.Zero;
+        Vec c10a = Vec.Zero, c10b = Vec.Zero;
+        Vec c11a = Vec.Zero, c11b = Vec.Zero;
+        for (int r = 0; r < depth; r++, ap += 12, b += bStride)
+        {
+            Vec b0 = Vector512.Load(b);
+            Vec b1 = Vector512.Load(b + N);
+            Vec s;
+            s = Vector512.Create(ap[0]);
+            c0a = Fma(s, b0, c0a);
+            c0b = Fma(s, b1, c0b);
+
+            if (TR.Value > 1)
+            {
+                s = Vector512.Create(ap[1]);
+                c1a = Fma(s, b0, c1a);
+                c1b = Fma(s, b1, c1b);
+            }
+
+            if (TR.Value > 2)
+            {
+                s = Vector512.Create(ap[2]);
+                c2a = Fma(s, b0, c2a);
+                c2b = Fma(s, b1, c2b);
+            }
+
+            if (TR.Value > 3)
+            {
+                s = Vector512.Create(ap[3]);
+                c3a = Fma(s, b0, c3a);
+                c3b = Fma(s, b1, c3b);
+            }
+
+            if (TR.Value > 4)
+            {
+                s = Vector512.Create(ap[4]);
+                c4a = Fma(s, b0, c4a);
+                c4b = Fma(s, b1, c4b);
+            }
+
+            if (TR.Value > 5)
+            {
+                s = Vector512.Create(ap[5]);
+                c5a = Fma(s, b0, c5a);
+                c5b = Fma(s, b1, c5b);
+            }
+
+            if (TR.Value > 6)
+            {
+                s = Vector512.Create(ap[6]);
+                c6a = Fma(s, b0, c6a);
+                c6b = Fma(s, b1, c6b);
+            }
+
+            if (TR.Value > 7)
+            {
+                s = Vector512.Create(ap[7]);
+                c7a = Fma(s, b0, c7a);
+                c7b = Fma(s, b1, c7b);
+            }
+
+            if (TR.Value > 8)
+            {
+                s = Vector512.Create(ap[8]);
+                c8a = Fma(s, b0, c8a);
+                c8b = Fma(s, b1, c8b);
+            }
+
+            if (TR.Value > 9)
+            {
+                s = Vector512.Create(ap[9]);
+                c9a = Fma(s, b0, c9a);
+                c9b = Fma(s, b1, c9b);
+            }
+
+            if (TR.Value > 10)
+            {
+                s = Vector512.Create(ap[10]);
+                c10a = Fma(s, b0, c10a);
+                c10b = Fma(s, b1, c10b);
+            }
+
+            if (TR.Value > 11)
+            {
+                s = Vector512.Create(ap[11]);
+                c11a = Fma(s, b0, c11a);
+                c11b = Fma(s, b1, c11b);
+            }
+        }
+
+        if (lo == 0 && hi == 2 * N)
+        {
+            Put(c, c0a, c0b, mode, bias);
+
+            if (TR.Value > 1)
+            {
+                Put(c + cStride, c1a, c1b, mode, bias);
+            }
+
+            if (TR.Value > 2)
+            {
+                Put(c + (2 * cStride), c2a, c2b, mode, bias);
+            }
+
+            if (TR.Value > 3)
+            {
+                Put(c + (3 * cStride), c3a, c3b, mode, bias);
+            }
+
+            if (TR.Value > 4)
+            {
+                Put(c + (4 * cStride), c4a, c4b, mode, bias);
+            }
+
+            if (TR.Value > 5)
+            {
+                Put(c + (5 * cStride), c5a, c5b, mode, bias);
+            }
+
+            if (TR.Value > 6)
+            {
+                Put(c + (6 * cStride), c6a, c6b, mode, bias);
+            }
+
+            if (TR.Value > 7)
+            {
+                Put(c + (7 * cStride), c7a, c7b, mode, bias);
+            }
+
+            if (TR.Value > 8)
+            {
+                Put(c + (8 * cStride), c8a, c8b, mode, bias);
+            }
+
+            if (TR.Value > 9)
+            {
+                Put(c + (9 * cStride), c9a, c9b, mode, bias);
+            }
+
+            if (TR.Value > 10)
+            {
+                Put(c + (10 * cStride), c10a, c10b, mode, bias);
+            }
+
+            if (TR.Value > 11)
+            {
+                Put(c + (11 * cStride), c11a, c11b, mode, bias);
+            }
+        }
+        else
+        {
+            PutPartial(c, c0a, c0b, lo, hi, mode, bias);
+
+            if (TR.Value > 1)
+            {
+                PutPartial(c + cStride, c1a, c1b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 2)
+            {
+                PutPartial(c + (2 * cStride), c2a, c2b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 3)
+            {
+                PutPartial(c + (3 * cStride), c3a, c3b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 4)
+            {
+                PutPartial(c + (4 * cStride), c4a, c4b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 5)
+            {
+                PutPartial(c + (5 * cStride), c5a, c5b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 6)
+            {
+                PutPartial(c + (6 * cStride), c6a, c6b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 7)
+            {
+                PutPartial(c + (7 * cStride), c7a, c7b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 8)
+            {
+                PutPartial(c + (8 * cStride), c8a, c8b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 9)
+            {
+                PutPartial(c + (9 * cStride), c9a, c9b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 10)
+            {
+                PutPartial(c + (10 * cStride), c10a, c10b, lo, hi, mode, bias);
+            }
+
+            if (TR.Value > 11)
+            {
+                PutPartial(c + (11 * cStride), c11a, c11b, lo, hi, mode, bias);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* c, Vec x0, Vec x1, StoreMode mode, float* bias)
+    {
+        const int N = 16;
+        switch (mode)
+        {
+            case StoreMode.SetBias:
+                x0 = Vector512.Load(bias) + x0;
+                x1 = Vector512.Load(bias + N) + x1;
+                break;
+            case StoreMode.Add:
+                x0 = Vector512.Load(c) + x0;
+                x1 = Vector512.Load(c + N) + x1;
+                break;
+            case StoreMode.AddBias:
+                x0 = (Vector512.Load(c) + Vector512.Load(bias)) + x0;
+                x1 = (Vector512.Load(c + N) + Vector512.Load(bias + N)) + x1;
+                break;
+            default:
+                break;
+        }
+
+        Vector512.Store(x0, c);
+        Vector512.Store(x1, c + N);
+    }
+
+    /// <summary>Stores lanes <c>lo ≤ j &lt; hi</c> only, with the same arithmetic as <see cref="Put"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PutPartial(float* c, Vec x0, Vec x1, int lo, int hi, StoreMode mode, float* bias)
+    {
+        const int N = 16;
+        float* t = stackalloc float[64];
+        Vector512.Store(x0, t);
+        Vector512.Store(x1, t + N);
+        for (int j = lo; j < hi; j++)
+        {
+            c[j] = mode switch
+            {
+                StoreMode.SetBias => bias[j] + t[j],
+                StoreMode.Add => c[j] + t[j],
+                StoreMode.AddBias => (c[j] + bias[j]) + t[j],
+                _ => t[j],
+            };
+        }
+    }
+}

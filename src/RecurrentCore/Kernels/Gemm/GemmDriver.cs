@@ -1,0 +1,148 @@
+namespace RecurrentCore.Kernels;
+
+/// <summary>How a micro-kernel tile meets the output.</summary>
+internal enum StoreMode
+{
+    /// <summary><c>C = acc</c>.</summary>
+    Set,
+
+    /// <summary><c>C = bias + acc</c>.</summary>
+    SetBias,
+
+    /// <summary><c>C = C + acc</c>.</summary>
+    Add,
+
+    /// <summary><c>C = (C + bias) + acc</c>.</summary>
+    AddBias,
+}
+
+/// <summary>A register-blocked micro-kernel of one variant: the tile shape and the tile itself.</summary>
+internal unsafe interface IGemmKernel
+{
+    /// <summary>MR: output rows per tile (broadcast operands).</summary>
+    static abstract int RowsPerTile { get; }
+
+    /// <summary>NR: output columns per tile (vector operands).</summary>
+    static abstract int ColumnsPerTile { get; }
+
+    /// <summary>
+    /// For <c>i &lt; rows</c> and lanes <c>lo ≤ j &lt; hi</c>: <c>acc = Σ_r ap[r·MR + i]·b[r·bStride + j]</c> (one fused
+    /// chain over <c>r &lt; depth</c>), then stored into <c>c[i·cStride + j]</c> by <paramref name="mode"/>.
+    /// </summary>
+    static abstract void Tile(int rows, float* ap, float* b, nint bStride, int depth, float* c, nint cStride, int lo, int hi, StoreMode mode, float* bias);
+
+    /// <summary>The scalar step with the same rounding as one lane of the tile.</summary>
+    static abstract float ScalarFma(float a, float b, float c);
+}
+
+/// <summary>The one loop nest every vector GEMM shape runs through; the micro-kernel is the only ISA-specific part.</summary>
+internal static unsafe class GemmDriver
+{
+    /// <summary>NC: output columns per block, so a <c>DepthBlock×ColumnBlock</c> slab of B stays in L2 (1 MiB).</summary>
+    public const int ColumnBlock = 1024;
+
+    /// <summary>The largest MR of any variant (sizes the packed-A buffer on the stack).</summary>
+    private const int MaxRowsPerTile = 12;
+
+    /// <summary>
+    /// <c>C[i, j] (+)= Σ_r A(i, r)·B(r, j) (+ bias[j])</c> for <c>i &lt; rows</c>, <c>j &lt; cols</c>, <c>r &lt; depth</c>, where
+    /// <c>A(i, r) = a[i·aRow + r·aStep]</c> and <c>B(r, j)</c> is either <c>b[r·bStride + j]</c> (raw) or, when
+    /// <paramref name="packed"/>, element <c>j % NR</c> of row <c>r</c> in panel <c>j / NR</c> (<c>panelStride</c> apart, <c>bStride = NR</c>).
+    /// </summary>
+    public static void Run<TK>(float* a, nint aRow, nint aStep, int rows, float* b, nint bStride, nint panelStride, bool packed,
+        int cols, int depth, float* c, nint cStride, bool accumulate, float* bias)
+        where TK : IGemmKernel
+    {
+        int mr = TK.RowsPerTile, nr = TK.ColumnsPerTile;
+        if (!packed && cols < nr)
+        {
+            Narrow<TK>(a, aRow, aStep, rows, b, bStride, cols, depth, c, cStride, accumulate);
+            return;
+        }
+
+        // A tile's MR×DepthBlock operands, interleaved [r][i] so the kernel broadcasts from one stream (12 KiB at most).
+        float* ap = stackalloc float[MaxRowsPerTile * Gemm.DepthBlock];
+        for (int r0 = 0; r0 < depth; r0 += Gemm.DepthBlock)
+        {
+            int kc = Math.Min(Gemm.DepthBlock, depth - r0);
+            StoreMode mode = r0 > 0 ? StoreMode.Add
+                : accumulate ? (bias != null ? StoreMode.AddBias : StoreMode.Add)
+                : (bias != null ? StoreMode.SetBias : StoreMode.Set);
+            for (int j0 = 0; j0 < cols; j0 += ColumnBlock)
+            {
+                int j1 = Math.Min(cols, j0 + ColumnBlock);
+                for (int i0 = 0; i0 < rows; i0 += mr)
+                {
+                    int m = Math.Min(mr, rows - i0);
+                    PackA(a + (i0 * aRow) + (r0 * aStep), aRow, aStep, m, kc, ap, mr);
+                    float* ci = c + (i0 * cStride);
+                    for (int j = j0; j < j1; j += nr)
+                    {
+                        if (packed)
+                        {
+                            TK.Tile(m, ap, b + ((j / nr) * panelStride) + (r0 * nr), nr, kc, ci + j, cStride, 0, Math.Min(nr, cols - j), mode, bias == null ? null : bias + j);
+                        }
+                        else if (j + nr <= cols)
+                        {
+                            TK.Tile(m, ap, b + (r0 * bStride) + j, bStride, kc, ci + j, cStride, 0, nr, mode, null);
+                        }
+                        else
+                        {
+                            // Overlap the last full tile so no read passes a row of B; only the new lanes are stored,
+                            // and the lanes they share were summed by the same chain anyway.
+                            int t = cols - nr;
+                            TK.Tile(m, ap, b + (r0 * bStride) + t, bStride, kc, ci + t, cStride, j - t, nr, mode, null);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void PackA(float* a, nint aRow, nint aStep, int rows, int depth, float* ap, int mr)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* src = a + (i * aRow);
+            float* dst = ap + i;
+            if (aStep == 1)
+            {
+                for (int r = 0; r < depth; r++)
+                {
+                    dst[r * mr] = src[r];
+                }
+            }
+            else
+            {
+                for (int r = 0; r < depth; r++)
+                {
+                    dst[r * mr] = src[r * aStep];
+                }
+            }
+        }
+    }
+
+    /// <summary>Fewer columns than one tile: per-element chains with the tile's blocking and rounding, so the bits match.</summary>
+    private static void Narrow<TK>(float* a, nint aRow, nint aStep, int rows, float* b, nint bStride, int cols, int depth, float* c, nint cStride, bool accumulate)
+        where TK : IGemmKernel
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < cols; j++)
+            {
+                float* cij = c + (i * cStride) + j;
+                for (int r0 = 0; r0 < depth; r0 += Gemm.DepthBlock)
+                {
+                    int r1 = Math.Min(depth, r0 + Gemm.DepthBlock);
+                    float acc = 0;
+                    for (int r = r0; r < r1; r++)
+                    {
+                        acc = TK.ScalarFma(a[(i * aRow) + (r * aStep)], b[(r * bStride) + j], acc);
+                    }
+
+                    *cij = r0 == 0 && !accumulate ? acc : *cij + acc;
+                }
+            }
+        }
+    }
+}
