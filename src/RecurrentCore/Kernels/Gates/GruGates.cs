@@ -1,0 +1,285 @@
+using RecurrentCore.Kernels.Operators;
+
+namespace RecurrentCore.Kernels.Gates;
+
+/// <summary>
+/// Fused GRU gate kernels with PyTorch's formulation (ONNX <c>linear_before_reset = 1</c>), gate order (r, z, n),
+/// forward and backward side by side. <c>gi = W_ih·x</c> and <c>gh = W_hh·h_prev</c> rows hold 3H values each.
+/// <list type="bullet">
+/// <item>Forward: <c>r = σ(gi_r + gh_r)</c>, <c>z = σ(gi_z + gh_z)</c>, <c>n = tanh(gi_n + r⊙gh_n)</c>,
+/// <c>h = (1 − z)⊙n + z⊙h_prev</c> (computed as <c>n + z⊙(h_prev − n)</c>); biases, when given, are added first.</item>
+/// <item>Backward, given dh: <c>dn = dh⊙(1−z)</c>, <c>dz = dh⊙(h_prev − n)</c>, <c>da_n = dn⊙(1−n²)</c>,
+/// <c>da_r = da_n⊙gh_n⊙r(1−r)</c>, <c>da_z = dz⊙z(1−z)</c>; <c>dGi = [da_r | da_z | da_n]</c>,
+/// <c>dGh = [da_r | da_z | da_n⊙r]</c>, <c>dh_prev = dh⊙z</c> (the caller adds <c>W_hhᵀ·dGh</c>).</item>
+/// </list>
+/// One pass, no allocation; batch overloads take B rows with a row stride per buffer; optional buffers are empty when absent.
+/// </summary>
+public static unsafe class GruGates
+{
+    /// <summary>GRU forward gates for one row.</summary>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gi">[3H] input projections; with <paramref name="saveActivations"/> overwritten by <c>[r | z | n]</c>.</param>
+    /// <param name="gh">[3H] hidden projections; with <paramref name="saveActivations"/> and a <paramref name="biasHh"/>,
+    /// its n block is overwritten by <c>gh_n + b_hn</c>, the value backward needs.</param>
+    /// <param name="biasIh">[3H] <c>b_ih</c>, or empty.</param>
+    /// <param name="biasHh">[3H] <c>b_hh</c>, or empty.</param>
+    /// <param name="hPrev">[H] previous hidden state.</param>
+    /// <param name="h">[H] new hidden state; may be the same span as <paramref name="hPrev"/>.</param>
+    /// <param name="saveActivations">Whether to keep r, z, n (and biased gh_n) for backward.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A span has the wrong length, or the variant is unsupported.</exception>
+    public static void Forward(
+        int hiddenSize, Span<float> gi, Span<float> gh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
+        ReadOnlySpan<float> hPrev, Span<float> h, bool saveActivations, KernelVariant? variant = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(hiddenSize);
+        int n = hiddenSize;
+        Shapes.Row(gi.Length, 3 * n, nameof(gi));
+        Shapes.Row(gh.Length, 3 * n, nameof(gh));
+        Shapes.Row(hPrev.Length, n, nameof(hPrev));
+        Shapes.Row(h.Length, n, nameof(h));
+        Forward(1, n, gi, 3 * n, gh, 3 * n, biasIh, biasHh, hPrev, n, h, n, saveActivations, variant);
+    }
+
+    /// <summary>GRU forward gates for <paramref name="batch"/> rows; see the row overload for each buffer's meaning.</summary>
+    /// <param name="batch">B.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gi">B rows of [3H].</param>
+    /// <param name="giStride">Row stride of <paramref name="gi"/>.</param>
+    /// <param name="gh">B rows of [3H].</param>
+    /// <param name="ghStride">Row stride of <paramref name="gh"/>.</param>
+    /// <param name="biasIh">[3H] shared by every row, or empty.</param>
+    /// <param name="biasHh">[3H] shared by every row, or empty.</param>
+    /// <param name="hPrev">B rows of [H].</param>
+    /// <param name="hPrevStride">Row stride of <paramref name="hPrev"/>.</param>
+    /// <param name="h">B rows of [H]; may be the same memory as <paramref name="hPrev"/> with the same stride.</param>
+    /// <param name="hStride">Row stride of <paramref name="h"/>.</param>
+    /// <param name="saveActivations">Whether to keep r, z, n (and biased gh_n) for backward.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A buffer is too short or a stride too small, or the variant is unsupported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
+    public static void Forward(
+        int batch, int hiddenSize, Span<float> gi, int giStride, Span<float> gh, int ghStride, ReadOnlySpan<float> biasIh,
+        ReadOnlySpan<float> biasHh, ReadOnlySpan<float> hPrev, int hPrevStride, Span<float> h, int hStride, bool saveActivations,
+        KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        Shapes.Dimensions(batch, hiddenSize);
+        int n = hiddenSize;
+        Shapes.Rows(gi.Length, batch, 3 * n, giStride, nameof(gi));
+        Shapes.Rows(gh.Length, batch, 3 * n, ghStride, nameof(gh));
+        Shapes.OptionalVector(biasIh.Length, 3 * n, nameof(biasIh));
+        Shapes.OptionalVector(biasHh.Length, 3 * n, nameof(biasHh));
+        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
+        Shapes.Rows(h.Length, batch, n, hStride, nameof(h));
+
+        fixed (float* pgi = gi)
+        fixed (float* pgh = gh)
+        fixed (float* pbi = biasIh)
+        fixed (float* pbh = biasHh)
+        fixed (float* php = hPrev)
+        fixed (float* ph = h)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                var k = new ForwardRow
+                {
+                    Gi = pgi + ((nint)b * giStride),
+                    Gh = pgh + ((nint)b * ghStride),
+                    BiasIh = pbi,
+                    BiasHh = pbh,
+                    HPrev = php + ((nint)b * hPrevStride),
+                    H = ph + ((nint)b * hStride),
+                    Hidden = n,
+                    Save = saveActivations,
+                };
+                RowDriver.Run(ref k, n, v);
+            }
+        }
+    }
+
+    /// <summary>GRU backward gates for one row.</summary>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gates">[3H] saved <c>[r | z | n]</c>.</param>
+    /// <param name="ghN">[H] saved <c>gh_n</c> (<c>W_hn·h_prev + b_hn</c>): the n block of a saving forward's gh.</param>
+    /// <param name="hPrev">[H] previous hidden state.</param>
+    /// <param name="dh">[H] gradient flowing into h.</param>
+    /// <param name="dGi">[3H] receives <c>[da_r | da_z | da_n]</c>; may be the same span as <paramref name="gates"/>.</param>
+    /// <param name="dGh">[3H] receives <c>[da_r | da_z | da_n⊙r]</c>; may be the gh row whose n block is <paramref name="ghN"/>.</param>
+    /// <param name="dhPrev">[H] receives <c>dh⊙z</c>; may be the same span as <paramref name="dh"/>.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A span has the wrong length, or the variant is unsupported.</exception>
+    public static void Backward(
+        int hiddenSize, ReadOnlySpan<float> gates, ReadOnlySpan<float> ghN, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dh,
+        Span<float> dGi, Span<float> dGh, Span<float> dhPrev, KernelVariant? variant = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(hiddenSize);
+        int n = hiddenSize;
+        Shapes.Row(gates.Length, 3 * n, nameof(gates));
+        Shapes.Row(ghN.Length, n, nameof(ghN));
+        Shapes.Row(hPrev.Length, n, nameof(hPrev));
+        Shapes.Row(dh.Length, n, nameof(dh));
+        Shapes.Row(dGi.Length, 3 * n, nameof(dGi));
+        Shapes.Row(dGh.Length, 3 * n, nameof(dGh));
+        Shapes.Row(dhPrev.Length, n, nameof(dhPrev));
+        Backward(1, n, gates, 3 * n, ghN, n, hPrev, n, dh, n, dGi, 3 * n, dGh, 3 * n, dhPrev, n, variant);
+    }
+
+    /// <summary>GRU backward gates for <paramref name="batch"/> rows; see the row overload for each buffer's meaning.</summary>
+    /// <param name="batch">B.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gates">B rows of [3H].</param>
+    /// <param name="gatesStride">Row stride of <paramref name="gates"/>.</param>
+    /// <param name="ghN">B rows of [H] (e.g. the gh buffer offset by 2H with stride 3H).</param>
+    /// <param name="ghNStride">Row stride of <paramref name="ghN"/>.</param>
+    /// <param name="hPrev">B rows of [H].</param>
+    /// <param name="hPrevStride">Row stride of <paramref name="hPrev"/>.</param>
+    /// <param name="dh">B rows of [H].</param>
+    /// <param name="dhStride">Row stride of <paramref name="dh"/>.</param>
+    /// <param name="dGi">B rows of [3H].</param>
+    /// <param name="dGiStride">Row stride of <paramref name="dGi"/>.</param>
+    /// <param name="dGh">B rows of [3H].</param>
+    /// <param name="dGhStride">Row stride of <paramref name="dGh"/>.</param>
+    /// <param name="dhPrev">B rows of [H].</param>
+    /// <param name="dhPrevStride">Row stride of <paramref name="dhPrev"/>.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A buffer is too short or a stride too small, or the variant is unsupported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
+    public static void Backward(
+        int batch, int hiddenSize, ReadOnlySpan<float> gates, int gatesStride, ReadOnlySpan<float> ghN, int ghNStride,
+        ReadOnlySpan<float> hPrev, int hPrevStride, ReadOnlySpan<float> dh, int dhStride, Span<float> dGi, int dGiStride,
+        Span<float> dGh, int dGhStride, Span<float> dhPrev, int dhPrevStride, KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        Shapes.Dimensions(batch, hiddenSize);
+        int n = hiddenSize;
+        Shapes.Rows(gates.Length, batch, 3 * n, gatesStride, nameof(gates));
+        Shapes.Rows(ghN.Length, batch, n, ghNStride, nameof(ghN));
+        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
+        Shapes.Rows(dh.Length, batch, n, dhStride, nameof(dh));
+        Shapes.Rows(dGi.Length, batch, 3 * n, dGiStride, nameof(dGi));
+        Shapes.Rows(dGh.Length, batch, 3 * n, dGhStride, nameof(dGh));
+        Shapes.Rows(dhPrev.Length, batch, n, dhPrevStride, nameof(dhPrev));
+
+        fixed (float* pg = gates)
+        fixed (float* pghn = ghN)
+        fixed (float* php = hPrev)
+        fixed (float* pdh = dh)
+        fixed (float* pdgi = dGi)
+        fixed (float* pdgh = dGh)
+        fixed (float* pdhp = dhPrev)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                var k = new BackwardRow
+                {
+                    Gates = pg + ((nint)b * gatesStride),
+                    GhN = pghn + ((nint)b * ghNStride),
+                    HPrev = php + ((nint)b * hPrevStride),
+                    Dh = pdh + ((nint)b * dhStride),
+                    DGi = pdgi + ((nint)b * dGiStride),
+                    DGh = pdgh + ((nint)b * dGhStride),
+                    DhPrev = pdhp + ((nint)b * dhPrevStride),
+                    Hidden = n,
+                };
+                RowDriver.Run(ref k, n, v);
+            }
+        }
+    }
+
+    private struct ForwardRow : IRowKernel
+    {
+        public float* Gi;
+        public float* Gh;
+        public float* BiasIh;
+        public float* BiasHh;
+        public float* HPrev;
+        public float* H;
+        public nint Hidden;
+        public bool Save;
+
+        public readonly void Step<TL>(nint j)
+            where TL : unmanaged, ILanes<TL>
+        {
+            nint n = Hidden;
+            float* gi = Gi + j;
+            float* gh = Gh + j;
+            var ar = TL.Load(gi) + TL.Load(gh);
+            var az = TL.Load(gi + n) + TL.Load(gh + n);
+            var ain = TL.Load(gi + (2 * n));
+            var ghn = TL.Load(gh + (2 * n));
+            if (BiasIh != null)
+            {
+                float* b = BiasIh + j;
+                ar += TL.Load(b);
+                az += TL.Load(b + n);
+                ain += TL.Load(b + (2 * n));
+            }
+
+            if (BiasHh != null)
+            {
+                float* b = BiasHh + j;
+                ar += TL.Load(b);
+                az += TL.Load(b + n);
+                ghn += TL.Load(b + (2 * n));
+            }
+
+            var r = SigmoidOperator.Invoke(ar);
+            var z = SigmoidOperator.Invoke(az);
+            var nn = TanhOperator.Invoke(TL.MultiplyAdd(r, ghn, ain));
+            var hp = TL.Load(HPrev + j);
+            TL.Store(TL.MultiplyAdd(z, hp - nn, nn), H + j);
+            if (Save)
+            {
+                TL.Store(r, gi);
+                TL.Store(z, gi + n);
+                TL.Store(nn, gi + (2 * n));
+                if (BiasHh != null)
+                {
+                    TL.Store(ghn, gh + (2 * n));
+                }
+            }
+        }
+    }
+
+    private struct BackwardRow : IRowKernel
+    {
+        public float* Gates;
+        public float* GhN;
+        public float* HPrev;
+        public float* Dh;
+        public float* DGi;
+        public float* DGh;
+        public float* DhPrev;
+        public nint Hidden;
+
+        public readonly void Step<TL>(nint j)
+            where TL : unmanaged, ILanes<TL>
+        {
+            nint n = Hidden;
+            float* g = Gates + j;
+            var r = TL.Load(g);
+            var z = TL.Load(g + n);
+            var nn = TL.Load(g + (2 * n));
+            var ghn = TL.Load(GhN + j);
+            var hp = TL.Load(HPrev + j);
+            var dh = TL.Load(Dh + j);
+
+            var dn = dh * (TL.Create(1f) - z);
+            var dz = dh * (hp - nn);
+            var dan = dn * TanhDerivativeFromOutputOperator.Invoke(nn);
+            var dar = dan * ghn * SigmoidDerivativeFromOutputOperator.Invoke(r);
+            var daz = dz * SigmoidDerivativeFromOutputOperator.Invoke(z);
+
+            float* di = DGi + j;
+            float* dhh = DGh + j;
+            TL.Store(dar, di);
+            TL.Store(daz, di + n);
+            TL.Store(dan, di + (2 * n));
+            TL.Store(dar, dhh);
+            TL.Store(daz, dhh + n);
+            TL.Store(dan * r, dhh + (2 * n));
+            TL.Store(dh * z, DhPrev + j);
+        }
+    }
+}

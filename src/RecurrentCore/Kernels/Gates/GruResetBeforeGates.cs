@@ -1,0 +1,292 @@
+using RecurrentCore.Kernels.Operators;
+
+namespace RecurrentCore.Kernels.Gates;
+
+/// <summary>
+/// The pointwise halves of a GRU that resets before the recurrent product (ONNX <c>linear_before_reset = 0</c>):
+/// <c>n = tanh(gi_n + b_in + W_hn·(r⊙h_prev) + b_hn)</c>. The caller's matrix product sits between the halves:
+/// <list type="number">
+/// <item><see cref="ForwardStage1(int, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, KernelVariant?)"/>:
+/// <c>r = σ(gi_r + gh_r)</c>, <c>z = σ(gi_z + gh_z)</c> written over gi's r and z blocks, and <c>rh = r⊙h_prev</c>.</item>
+/// <item>caller: <c>ghN = W_hn·rh</c>.</item>
+/// <item><see cref="ForwardStage2(int, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, bool, KernelVariant?)"/>:
+/// <c>n = tanh(gi_n + ghN)</c> (+ biases), <c>h = (1 − z)⊙n + z⊙h_prev</c>.</item>
+/// </list>
+/// Backward runs in reverse: <see cref="BackwardStage2(int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, KernelVariant?)"/>
+/// writes <c>da_z = dh⊙(h_prev − n)⊙z(1−z)</c>, <c>da_n = dh⊙(1−z)⊙(1−n²)</c> and <c>dh_prev = dh⊙z</c>; the caller forms
+/// <c>d_rh = W_hnᵀ·da_n</c>; <see cref="BackwardStage1(int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, KernelVariant?)"/>
+/// writes <c>da_r = d_rh⊙h_prev⊙r(1−r)</c> and adds <c>d_rh⊙r</c> to dh_prev. The gradient
+/// <c>dG = [da_r | da_z | da_n]</c> serves both <c>W_ih</c> and <c>W_hh</c> (whose n rows see <c>rh</c>).
+/// Row kernels only; the gates row holds 3H values <c>[r | z | n]</c>.
+/// </summary>
+public static unsafe class GruResetBeforeGates
+{
+    /// <summary>Stage 1 of the forward pass: reset and update gates, and the reset hidden state.</summary>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gi">[3H] <c>W_ih·x</c>; its r and z blocks are overwritten by r and z, its n block is untouched.</param>
+    /// <param name="ghRz">[2H] <c>W_hr·h_prev</c> and <c>W_hz·h_prev</c>.</param>
+    /// <param name="biasIh">[3H] <c>b_ih</c> (r and z blocks used here), or empty.</param>
+    /// <param name="biasHh">[3H] <c>b_hh</c> (r and z blocks used here), or empty.</param>
+    /// <param name="hPrev">[H] previous hidden state.</param>
+    /// <param name="rh">[H] receives <c>r⊙h_prev</c>.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A span has the wrong length, or the variant is unsupported.</exception>
+    public static void ForwardStage1(
+        int hiddenSize, Span<float> gi, ReadOnlySpan<float> ghRz, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
+        ReadOnlySpan<float> hPrev, Span<float> rh, KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        ArgumentOutOfRangeException.ThrowIfNegative(hiddenSize);
+        int n = hiddenSize;
+        Shapes.Row(gi.Length, 3 * n, nameof(gi));
+        Shapes.Row(ghRz.Length, 2 * n, nameof(ghRz));
+        Shapes.OptionalVector(biasIh.Length, 3 * n, nameof(biasIh));
+        Shapes.OptionalVector(biasHh.Length, 3 * n, nameof(biasHh));
+        Shapes.Row(hPrev.Length, n, nameof(hPrev));
+        Shapes.Row(rh.Length, n, nameof(rh));
+        fixed (float* pgi = gi)
+        fixed (float* pgh = ghRz)
+        fixed (float* pbi = biasIh)
+        fixed (float* pbh = biasHh)
+        fixed (float* php = hPrev)
+        fixed (float* prh = rh)
+        {
+            var k = new Stage1Row { Gi = pgi, GhRz = pgh, BiasIh = pbi, BiasHh = pbh, HPrev = php, Rh = prh, Hidden = n };
+            RowDriver.Run(ref k, n, v);
+        }
+    }
+
+    /// <summary>Stage 2 of the forward pass: candidate and new hidden state.</summary>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gates">[3H] <c>[r | z | gi_n]</c> after stage 1; with <paramref name="saveActivations"/> the n block is overwritten by n.</param>
+    /// <param name="ghN">[H] <c>W_hn·(r⊙h_prev)</c>.</param>
+    /// <param name="biasIh">[3H] <c>b_ih</c> (n block used here), or empty.</param>
+    /// <param name="biasHh">[3H] <c>b_hh</c> (n block used here), or empty.</param>
+    /// <param name="hPrev">[H] previous hidden state.</param>
+    /// <param name="h">[H] new hidden state; may be the same span as <paramref name="hPrev"/>.</param>
+    /// <param name="saveActivations">Whether to keep n for backward.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A span has the wrong length, or the variant is unsupported.</exception>
+    public static void ForwardStage2(
+        int hiddenSize, Span<float> gates, ReadOnlySpan<float> ghN, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
+        ReadOnlySpan<float> hPrev, Span<float> h, bool saveActivations, KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        ArgumentOutOfRangeException.ThrowIfNegative(hiddenSize);
+        int n = hiddenSize;
+        Shapes.Row(gates.Length, 3 * n, nameof(gates));
+        Shapes.Row(ghN.Length, n, nameof(ghN));
+        Shapes.OptionalVector(biasIh.Length, 3 * n, nameof(biasIh));
+        Shapes.OptionalVector(biasHh.Length, 3 * n, nameof(biasHh));
+        Shapes.Row(hPrev.Length, n, nameof(hPrev));
+        Shapes.Row(h.Length, n, nameof(h));
+        fixed (float* pg = gates)
+        fixed (float* pghn = ghN)
+        fixed (float* pbi = biasIh)
+        fixed (float* pbh = biasHh)
+        fixed (float* php = hPrev)
+        fixed (float* ph = h)
+        {
+            var k = new Stage2Row
+            {
+                Gates = pg,
+                GhN = pghn,
+                BiasIn = pbi == null ? null : pbi + (2 * n),
+                BiasHn = pbh == null ? null : pbh + (2 * n),
+                HPrev = php,
+                H = ph,
+                Hidden = n,
+                Save = saveActivations,
+            };
+            RowDriver.Run(ref k, n, v);
+        }
+    }
+
+    /// <summary>Backward of stage 2 (runs first): update and candidate gradients and the direct part of dh_prev.</summary>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gates">[3H] saved <c>[r | z | n]</c>.</param>
+    /// <param name="hPrev">[H] previous hidden state.</param>
+    /// <param name="dh">[H] gradient flowing into h.</param>
+    /// <param name="dGates">[3H]: its z and n blocks receive <c>da_z</c> and <c>da_n</c>; the r block is left for stage 1.
+    /// May be the same span as <paramref name="gates"/>.</param>
+    /// <param name="dhPrev">[H] receives <c>dh⊙z</c>; may be the same span as <paramref name="dh"/>.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A span has the wrong length, or the variant is unsupported.</exception>
+    public static void BackwardStage2(
+        int hiddenSize, ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dh, Span<float> dGates,
+        Span<float> dhPrev, KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        ArgumentOutOfRangeException.ThrowIfNegative(hiddenSize);
+        int n = hiddenSize;
+        Shapes.Row(gates.Length, 3 * n, nameof(gates));
+        Shapes.Row(hPrev.Length, n, nameof(hPrev));
+        Shapes.Row(dh.Length, n, nameof(dh));
+        Shapes.Row(dGates.Length, 3 * n, nameof(dGates));
+        Shapes.Row(dhPrev.Length, n, nameof(dhPrev));
+        fixed (float* pg = gates)
+        fixed (float* php = hPrev)
+        fixed (float* pdh = dh)
+        fixed (float* pdg = dGates)
+        fixed (float* pdhp = dhPrev)
+        {
+            var k = new BackwardStage2Row { Gates = pg, HPrev = php, Dh = pdh, DGates = pdg, DhPrev = pdhp, Hidden = n };
+            RowDriver.Run(ref k, n, v);
+        }
+    }
+
+    /// <summary>Backward of stage 1 (runs last): reset-gate gradient, and the reset path's part of dh_prev.</summary>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gates">[3H] saved <c>[r | z | n]</c> (only r is read); may be the same span as <paramref name="dGates"/>.</param>
+    /// <param name="hPrev">[H] previous hidden state.</param>
+    /// <param name="dRh">[H] <c>W_hnᵀ·da_n</c>, the gradient of <c>r⊙h_prev</c>.</param>
+    /// <param name="dGates">[3H]: its r block receives <c>da_r</c>.</param>
+    /// <param name="dhPrev">[H] accumulates <c>+= d_rh⊙r</c>.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A span has the wrong length, or the variant is unsupported.</exception>
+    public static void BackwardStage1(
+        int hiddenSize, ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dRh, Span<float> dGates,
+        Span<float> dhPrev, KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        ArgumentOutOfRangeException.ThrowIfNegative(hiddenSize);
+        int n = hiddenSize;
+        Shapes.Row(gates.Length, 3 * n, nameof(gates));
+        Shapes.Row(hPrev.Length, n, nameof(hPrev));
+        Shapes.Row(dRh.Length, n, nameof(dRh));
+        Shapes.Row(dGates.Length, 3 * n, nameof(dGates));
+        Shapes.Row(dhPrev.Length, n, nameof(dhPrev));
+        fixed (float* pg = gates)
+        fixed (float* php = hPrev)
+        fixed (float* pdrh = dRh)
+        fixed (float* pdg = dGates)
+        fixed (float* pdhp = dhPrev)
+        {
+            var k = new BackwardStage1Row { Gates = pg, HPrev = php, DRh = pdrh, DGates = pdg, DhPrev = pdhp };
+            RowDriver.Run(ref k, n, v);
+        }
+    }
+
+    private struct Stage1Row : IRowKernel
+    {
+        public float* Gi;
+        public float* GhRz;
+        public float* BiasIh;
+        public float* BiasHh;
+        public float* HPrev;
+        public float* Rh;
+        public nint Hidden;
+
+        public readonly void Step<TL>(nint j)
+            where TL : unmanaged, ILanes<TL>
+        {
+            nint n = Hidden;
+            float* gi = Gi + j;
+            var ar = TL.Load(gi) + TL.Load(GhRz + j);
+            var az = TL.Load(gi + n) + TL.Load(GhRz + n + j);
+            if (BiasIh != null)
+            {
+                ar += TL.Load(BiasIh + j);
+                az += TL.Load(BiasIh + n + j);
+            }
+
+            if (BiasHh != null)
+            {
+                ar += TL.Load(BiasHh + j);
+                az += TL.Load(BiasHh + n + j);
+            }
+
+            var r = SigmoidOperator.Invoke(ar);
+            var z = SigmoidOperator.Invoke(az);
+            var hp = TL.Load(HPrev + j);
+            TL.Store(r, gi);
+            TL.Store(z, gi + n);
+            TL.Store(r * hp, Rh + j);
+        }
+    }
+
+    private struct Stage2Row : IRowKernel
+    {
+        public float* Gates;
+        public float* GhN;
+        public float* BiasIn;
+        public float* BiasHn;
+        public float* HPrev;
+        public float* H;
+        public nint Hidden;
+        public bool Save;
+
+        public readonly void Step<TL>(nint j)
+            where TL : unmanaged, ILanes<TL>
+        {
+            nint n = Hidden;
+            float* g = Gates + j;
+            var z = TL.Load(g + n);
+            var an = TL.Load(g + (2 * n)) + TL.Load(GhN + j);
+            if (BiasIn != null)
+            {
+                an += TL.Load(BiasIn + j);
+            }
+
+            if (BiasHn != null)
+            {
+                an += TL.Load(BiasHn + j);
+            }
+
+            var nn = TanhOperator.Invoke(an);
+            var hp = TL.Load(HPrev + j);
+            TL.Store(TL.MultiplyAdd(z, hp - nn, nn), H + j);
+            if (Save)
+            {
+                TL.Store(nn, g + (2 * n));
+            }
+        }
+    }
+
+    private struct BackwardStage2Row : IRowKernel
+    {
+        public float* Gates;
+        public float* HPrev;
+        public float* Dh;
+        public float* DGates;
+        public float* DhPrev;
+        public nint Hidden;
+
+        public readonly void Step<TL>(nint j)
+            where TL : unmanaged, ILanes<TL>
+        {
+            nint n = Hidden;
+            float* g = Gates + j;
+            var z = TL.Load(g + n);
+            var nn = TL.Load(g + (2 * n));
+            var hp = TL.Load(HPrev + j);
+            var dh = TL.Load(Dh + j);
+            var daz = dh * (hp - nn) * SigmoidDerivativeFromOutputOperator.Invoke(z);
+            var dan = dh * (TL.Create(1f) - z) * TanhDerivativeFromOutputOperator.Invoke(nn);
+            float* d = DGates + j;
+            TL.Store(daz, d + n);
+            TL.Store(dan, d + (2 * n));
+            TL.Store(dh * z, DhPrev + j);
+        }
+    }
+
+    private struct BackwardStage1Row : IRowKernel
+    {
+        public float* Gates;
+        public float* HPrev;
+        public float* DRh;
+        public float* DGates;
+        public float* DhPrev;
+
+        public readonly void Step<TL>(nint j)
+            where TL : unmanaged, ILanes<TL>
+        {
+            var r = TL.Load(Gates + j);
+            var hp = TL.Load(HPrev + j);
+            var drh = TL.Load(DRh + j);
+            var dhp = TL.Load(DhPrev + j);
+            TL.Store(drh * hp * SigmoidDerivativeFromOutputOperator.Invoke(r), DGates + j);
+            TL.Store(TL.MultiplyAdd(drh, r, dhp), DhPrev + j);
+        }
+    }
+}
