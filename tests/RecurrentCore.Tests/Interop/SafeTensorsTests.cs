@@ -206,4 +206,12 @@ public class SafeTensorsTests
         Fails(() => SafeTensors.Read(SafeTensorsBytes("""{"__metadata__":{"epoch":3}}""", []), "m.safetensors"), "m.safetensors", "__metadata__", "'epoch' must be a string");
         Fails(() => SafeTensors.Read(SafeTensorsBytes("""{"__metadata__":["x"]}""", []), "m.safetensors"), "m.safetensors", "__metadata__ must be an object");
     }
+
+    [Theory]
+    [InlineData("""{"\uD800":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}""")]
+    [InlineData("""{"__metadata__":{"k":"\uDC00"}}""")]
+    [InlineData("""{"__metadata__":{"\uD800x":"v"}}""")]
+    [InlineData("""{"a":{"dtype":"\uD800","shape":[0],"data_offsets":[0,0]}}""")]
+    public void Lone_surrogate_escapes_are_format_errors(string json) =>
+        InteropAssert.Fails(() => SafeTensors.Read(InteropAssert.SafeTensorsBytes(json, []), "m.safetensors"), "m.safetensors", "surrogate");
 }
