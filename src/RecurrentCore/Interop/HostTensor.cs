@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.ObjectModel;
+using System.Runtime.InteropServices;
 
 namespace RecurrentCore.Interop;
 
@@ -111,6 +112,11 @@ public sealed class HostTensor
     /// </summary>
     public float[] ToSingle()
     {
+        if (DType == TensorDType.F32 && BitConverter.IsLittleEndian)
+        {
+            return MemoryMarshal.Cast<byte, float>(_bytes).ToArray();
+        }
+
         var result = new float[ElementCount];
         ReadOnlySpan<byte> b = _bytes;
         for (int i = 0; i < result.Length; i++)
@@ -137,6 +143,11 @@ public sealed class HostTensor
     /// </summary>
     public double[] ToDouble()
     {
+        if (DType == TensorDType.F64 && BitConverter.IsLittleEndian)
+        {
+            return MemoryMarshal.Cast<byte, double>(_bytes).ToArray();
+        }
+
         var result = new double[ElementCount];
         ReadOnlySpan<byte> b = _bytes;
         for (int i = 0; i < result.Length; i++)
@@ -167,6 +178,11 @@ public sealed class HostTensor
                 "<tensor>", $"cannot convert a {DType} tensor to Int64: it is floating point and would be truncated");
         }
 
+        if (DType == TensorDType.I64 && BitConverter.IsLittleEndian)
+        {
+            return MemoryMarshal.Cast<byte, long>(_bytes).ToArray();
+        }
+
         var result = new long[ElementCount];
         ReadOnlySpan<byte> b = _bytes;
         for (int i = 0; i < result.Length; i++)
@@ -184,9 +200,4 @@ public sealed class HostTensor
 
     /// <summary>Widens a bfloat16 bit pattern exactly: the 16 bits become the upper half of a binary32.</summary>
     internal static float BFloat16ToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
-
-    /// <summary>Content equality (dtype, shape and bytes), for tests and round-trip checks.</summary>
-    internal bool ContentEquals(HostTensor other) =>
-        DType == other.DType && Shape.SequenceEqual(other.Shape)
-        && Bytes.Span.SequenceEqual(other.Bytes.Span);
 }

@@ -67,7 +67,15 @@ public static class SafeTensors
 
         using (document)
         {
-            return ReadHeader(document.RootElement, buffer, sourceName);
+            try
+            {
+                return ReadHeader(document.RootElement, buffer, sourceName);
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonDocument accepts "\uD800" (a lone surrogate) but cannot turn it into a .NET string.
+                throw Fail(sourceName, "header has a string with an invalid \\u escape (lone UTF-16 surrogate)", e);
+            }
         }
     }
 

@@ -16,7 +16,15 @@ internal static class TensorFileSource
         }
 
         var bytes = new byte[length];
-        stream.ReadExactly(bytes);
+        try
+        {
+            stream.ReadExactly(bytes);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw InteropFormatException.Create(path, $"file shrank below its reported {length} bytes while being read", e);
+        }
+
         return bytes;
     }
 }

@@ -45,6 +45,22 @@ public class NpyTests
     }
 
     [Fact]
+    public void Writes_version_2_when_the_header_exceeds_64_KiB()
+    {
+        // numpy caps ndim at 32/64, so only a rank this absurd needs a u32 header length; the rule is still numpy's.
+        int[] shape = Enumerable.Repeat(1, 30_000).ToArray();
+        var tensor = HostTensor.FromSingle(shape, [4.5f]);
+        byte[] bytes = Npy.Write(tensor);
+        Assert.Equal(2, bytes[6]);
+        Assert.Equal(0, (bytes.Length - 4) % 64);
+        Equal(tensor, Npy.Read(bytes, "<stream>"));
+    }
+
+    [Fact]
+    public void Format_errors_are_RecurrentCore_errors() =>
+        Assert.IsAssignableFrom<RecurrentCoreException>(Assert.Throws<InteropFormatException>(() => Npy.Read([], "x.npy")));
+
+    [Fact]
     public void Refuses_to_write_BF16()
     {
         Assert.Throws<ArgumentException>(() => Npy.Write(new HostTensor(TensorDType.BF16, [1], new byte[2])));
