@@ -1,0 +1,99 @@
+using RecurrentCore.Kernels;
+
+namespace RecurrentCore.Layers;
+
+/// <summary>
+/// The float32 weights of one layer and direction, laid out for the kernels once when a layer is built:
+/// W_ih packed for the whole-sequence input projection GEMM and kept row-major for dX = dG·W_ih; W_hh row-major for
+/// the per-step GEMV (B = 1) and dh = dG·W_hh, and packed for the per-step GEMM (B &gt; 1); the biases folded where
+/// the math allows (all of b_hh for LSTM and RNN; GRU keeps b_hh apart, since r multiplies W_hn h + b_hn).
+/// </summary>
+internal sealed class LayerWeights
+{
+    public LayerWeights(CellKind cell, int inputSize, int hiddenSize, float[] weightIh, float[] weightHh, float[]? biasIh, float[]? biasHh, KernelVariant variant)
+    {
+        int gh = cell.GateCount() * hiddenSize;
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        GateRows = gh;
+        WeightIh = weightIh;
+        WeightHh = weightHh;
+        BiasIh = biasIh;
+        BiasHh = biasHh;
+        PackedIh = PackedMatrix.Pack(weightIh, gh, inputSize, variant);
+        PackedHh = PackedMatrix.Pack(weightHh, gh, hiddenSize, variant);
+        if (biasIh is null || biasHh is null)
+        {
+            ProjectionBias = [];
+            GateBiasHh = [];
+        }
+        else if (cell == CellKind.Gru)
+        {
+            ProjectionBias = biasIh;
+            GateBiasHh = biasHh;
+        }
+        else
+        {
+            ProjectionBias = new float[gh];
+            for (int j = 0; j < gh; j++)
+            {
+                ProjectionBias[j] = biasIh[j] + biasHh[j];
+            }
+
+            GateBiasHh = [];
+        }
+    }
+
+    public int InputSize { get; }
+
+    public int HiddenSize { get; }
+
+    /// <summary>G·H, the rows of both weight matrices.</summary>
+    public int GateRows { get; }
+
+    /// <summary>(G·H, In) row-major, PyTorch layout.</summary>
+    public float[] WeightIh { get; }
+
+    /// <summary>(G·H, H) row-major, PyTorch layout.</summary>
+    public float[] WeightHh { get; }
+
+    public float[]? BiasIh { get; }
+
+    public float[]? BiasHh { get; }
+
+    public PackedMatrix PackedIh { get; }
+
+    public PackedMatrix PackedHh { get; }
+
+    /// <summary>Added by the input projection: b_ih + b_hh (LSTM, RNN), b_ih (GRU), or empty.</summary>
+    public float[] ProjectionBias { get; }
+
+    /// <summary>Handed to the GRU gate kernel (b_hh); empty otherwise.</summary>
+    public float[] GateBiasHh { get; }
+
+    /// <summary>gates[B × G·H] (+)= hPrev[B × H]·W_hhᵀ: a GEMV for one row, a packed GEMM for several.</summary>
+    public void Recurrent(int batch, ReadOnlySpan<float> hPrev, Span<float> gates, bool accumulate, KernelVariant variant)
+    {
+        if (batch == 1)
+        {
+            Gemv.Multiply(WeightHh, GateRows, HiddenSize, hPrev, gates, accumulate, variant);
+        }
+        else
+        {
+            Gemm.Multiply(hPrev, batch, PackedHh, [], gates, accumulate);
+        }
+    }
+
+    /// <summary>dhPrev[B × H] (+)= dGates[B × G·H]·W_hh.</summary>
+    public void RecurrentBackward(int batch, ReadOnlySpan<float> dGates, Span<float> dhPrev, bool accumulate, KernelVariant variant)
+    {
+        if (batch == 1)
+        {
+            Gemv.MultiplyTransposed(WeightHh, GateRows, HiddenSize, dGates, dhPrev, accumulate, variant);
+        }
+        else
+        {
+            Gemm.MultiplyNotTransposed(dGates, WeightHh, batch, GateRows, HiddenSize, dhPrev, accumulate, variant);
+        }
+    }
+}
