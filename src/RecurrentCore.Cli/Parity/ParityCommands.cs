@@ -26,7 +26,8 @@ internal static class ParityCommands
         var lengths = new Option<string?>("--lengths") { Description = "int64 sequence lengths (B,), each in 1..T, any order." };
         var batchFirst = new Option<bool>("--batch-first") { Description = "Input and output are (B, T, F) instead of (T, B, F)." };
         var output = new Option<string>("--out") { Description = "Output directory (created when absent).", Required = true };
-        var command = new Command(name, description) { cell, weights, input, h0, c0, lengths, batchFirst, output };
+        var reference = new Option<bool>("--reference") { Description = "Run the scalar double-precision reference path instead of the fast float32 kernels." };
+        var command = new Command(name, description) { cell, weights, input, h0, c0, lengths, batchFirst, output, reference };
 
         Option<string>? gradOutput = null;
         Option<string?>? gradHN = null, gradCN = null;
@@ -54,7 +55,7 @@ internal static class ParityCommands
                 gradHN is null ? null : parse.GetValue(gradHN),
                 gradCN is null ? null : parse.GetValue(gradCN));
             var inputs = ParityInputs.Load(paths);
-            var (outputs, grads) = ParityRun.Execute(inputs);
+            var (outputs, grads) = ParityRun.Execute(inputs, parse.GetValue(reference));
             string dir = parse.GetValue(output)!;
             var files = ParityRun.Files(inputs, outputs, grads);
             AtomicOutput.WriteAll(dir, files);

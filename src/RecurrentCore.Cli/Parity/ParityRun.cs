@@ -1,4 +1,5 @@
 using RecurrentCore.Interop;
+using RecurrentCore.Layers;
 using RecurrentCore.Reference;
 
 namespace RecurrentCore.Cli.Parity;
@@ -6,9 +7,17 @@ namespace RecurrentCore.Cli.Parity;
 /// <summary>Runs a parity case and names its results as the parity contract's output files.</summary>
 internal static class ParityRun
 {
-    /// <summary>The forward outputs, and the gradients when the inputs carry upstream gradients.</summary>
-    public static (SequenceOutputs Outputs, SequenceGradients? Gradients) Execute(ParityInputs inputs)
+    /// <summary>
+    /// The forward outputs, and the gradients when the inputs carry upstream gradients: on the fast float32 path
+    /// (<see cref="RecurrentLayer"/>), or on the double-precision reference when <paramref name="reference"/>.
+    /// </summary>
+    public static (SequenceOutputs Outputs, SequenceGradients? Gradients) Execute(ParityInputs inputs, bool reference = true)
     {
+        if (!reference)
+        {
+            return ExecuteFast(inputs);
+        }
+
         if (inputs.Upstream is null)
         {
             return (ReferenceRnn.Forward(inputs.Parameters, inputs.Sequence), null);
@@ -17,6 +26,38 @@ internal static class ParityRun
         var (outputs, grads) = ReferenceRnn.Backward(inputs.Parameters, inputs.Sequence, inputs.Upstream);
         return (outputs, grads);
     }
+
+    private static (SequenceOutputs Outputs, SequenceGradients? Gradients) ExecuteFast(ParityInputs inputs)
+    {
+        var cfg = inputs.Config;
+        var seq = inputs.Sequence;
+        int states = cfg.NumLayers * cfg.NumDirections * seq.Batch * cfg.HiddenSize;
+        bool lstm = cfg.Cell == CellKind.Lstm;
+        var layer = RecurrentLayer.FromParameters(inputs.Parameters);
+        bool training = inputs.Upstream is not null;
+        var ws = layer.CreateWorkspace(seq.SeqLen, seq.Batch, training);
+        var output = new float[seq.SeqLen * seq.Batch * cfg.OutputSize];
+        var hn = new float[states];
+        var cn = lstm ? new float[states] : [];
+        layer.Forward(ws, ToSingle(seq.Input), seq.SeqLen, seq.Batch, output, hn, cn, ToSingle(seq.H0), ToSingle(seq.C0), seq.Lengths);
+        var outputs = new SequenceOutputs(ToDouble(output), ToDouble(hn), lstm ? ToDouble(cn) : null);
+        if (!training)
+        {
+            return (outputs, null);
+        }
+
+        var up = inputs.Upstream!;
+        var grads = new RecurrentGradients(cfg);
+        var dx = new float[seq.Input.Length];
+        var dh0 = new float[states];
+        var dc0 = lstm ? new float[states] : [];
+        layer.Backward(ws, ToSingle(up.Output), ToSingle(up.HN), ToSingle(up.CN), grads, dx, dh0, dc0);
+        return (outputs, new SequenceGradients(grads.ToDouble(), ToDouble(dx), ToDouble(dh0), lstm ? ToDouble(dc0) : null));
+    }
+
+    private static float[] ToSingle(double[]? data) => data is null ? [] : Array.ConvertAll(data, v => (float)v);
+
+    private static double[] ToDouble(float[] data) => Array.ConvertAll(data, v => (double)v);
 
     /// <summary>The output files of the contract, float32, in the order they are written.</summary>
     public static List<(string FileName, Action<string> Write)> Files(ParityInputs inputs, SequenceOutputs outputs, SequenceGradients? grads)

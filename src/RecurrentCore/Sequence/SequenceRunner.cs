@@ -182,7 +182,7 @@ internal static class SequenceRunner
             throw new InvalidOperationException("backward needs a forward run in this workspace first");
         }
 
-        if (grads.Config != cfg with { BatchFirst = grads.Config.BatchFirst })
+        if (!SameParameters(grads.Config, cfg))
         {
             throw new ArgumentException("the gradients were created for another configuration", nameof(grads));
         }
@@ -318,6 +318,11 @@ internal static class SequenceRunner
             }
         }
     }
+
+    /// <summary>Whether two configurations have the same parameter tensors (batch-first is a layout, not a parameter).</summary>
+    private static bool SameParameters(RecurrentConfig a, RecurrentConfig b) =>
+        a.Cell == b.Cell && a.InputSize == b.InputSize && a.HiddenSize == b.HiddenSize && a.NumLayers == b.NumLayers &&
+        a.Bias == b.Bias && a.Bidirectional == b.Bidirectional;
 
     /// <summary>The active-row mask at time t, or empty when every row is active (no lengths, or t below the shortest).</summary>
     private static ReadOnlySpan<byte> Mask(RecurrentWorkspace ws, int t)
