@@ -9,6 +9,7 @@ namespace RecurrentCore.Training;
 public sealed class Parameter
 {
     private readonly int[] _shape;
+    private readonly IReadOnlyList<int> _shapeView;
 
     /// <summary>Creates a zero-filled parameter with a zero gradient, owning new storage.</summary>
     /// <param name="name">PyTorch state_dict name, e.g. <c>weight</c>, <c>head.bias</c> or <c>rnn.weight_ih_l0</c>.</param>
@@ -38,6 +39,7 @@ public sealed class Parameter
 
         Name = name;
         _shape = shape.ToArray();
+        _shapeView = Array.AsReadOnly(_shape);
         Value = value;
         Grad = grad;
     }
@@ -46,7 +48,7 @@ public sealed class Parameter
     public string Name { get; }
 
     /// <summary>Dimensions, outermost first.</summary>
-    public IReadOnlyList<int> Shape => _shape;
+    public IReadOnlyList<int> Shape => _shapeView;
 
     /// <summary>Number of elements, <c>Π Shape</c>.</summary>
     public int Length => Value.Length;

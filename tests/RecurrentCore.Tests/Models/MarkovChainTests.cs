@@ -75,6 +75,25 @@ public class MarkovChainTests
     }
 
     [Fact]
+    public void Span_sampling_and_forecasting_do_not_allocate()
+    {
+        var chain = MarkovChain.Fit([0, 1, 2, 1, 0, 2, 2], 3);
+        var random = new SeededRandom(2);
+        int[] path = new int[64];
+        var ar = new ArModel(0.1, [0.5, 0.2]);
+        double[] history = [1, 2];
+        double[] forecast = new double[16];
+        double[] simulated = new double[32];
+        var ar1 = new Ar1Process(0, 0.5, 1);
+        Assert.Equal(0, Training.TrainingFixtures.Allocated(() =>
+        {
+            chain.Sample(1, path, random);
+            ar.Forecast(history, forecast);
+            ar1.Simulate(0, simulated, random);
+        }));
+    }
+
+    [Fact]
     public void Rejects_out_of_range_symbols()
     {
         var chain = new MarkovChain(2);
