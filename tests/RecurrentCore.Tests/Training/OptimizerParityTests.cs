@@ -73,6 +73,17 @@ public class OptimizerParityTests
         }
 
         Assert.Equal(3, optimizer.StepCount);
+
+        // Our state buffers are PyTorch's optimiser state, under its keys.
+        string prefix = name + ".";
+        var torchState = Tensors(F).Tensors.Select(t => t.Key).Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && k.Contains(".state.", StringComparison.Ordinal));
+        var ours = optimizer.StateBuffers().ToList();
+        Assert.Equal(torchState.Order(StringComparer.Ordinal), ours.Select(b => prefix + b.Name.Replace(b.Owner.Name + ".", b.Owner.Name + ".state.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        foreach (var (bufferName, owner, buffer) in ours)
+        {
+            string key = prefix + bufferName.Replace(owner.Name + ".", owner.Name + ".state.", StringComparison.Ordinal);
+            Close(F32(F, key), buffer.Span, key);
+        }
     }
 
     [Fact]
