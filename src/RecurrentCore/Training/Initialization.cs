@@ -33,6 +33,25 @@ public static class Initialization
     }
 
     /// <summary>
+    /// The same U(−1/√H, 1/√H) for the double-precision reference parameters, tensor by tensor in state_dict order.
+    /// Each value is rounded to float32 first, so a float32 set initialised from the same seed in the same order
+    /// holds identical values.
+    /// </summary>
+    public static void PyTorchRecurrent(RecurrentParameters parameters, SeededRandom random)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(random);
+        double bound = 1.0 / Math.Sqrt(parameters.Config.HiddenSize);
+        foreach (var (_, _, data) in parameters.Named())
+        {
+            for (int k = 0; k < data.Length; k++)
+            {
+                data[k] = (float)random.NextUniform(-bound, bound);
+            }
+        }
+    }
+
+    /// <summary>
     /// nn.Linear <c>reset_parameters</c>: <c>kaiming_uniform_(W, a=√5)</c>, whose bound is
     /// <c>gain·√(3/fan_in)</c> with <c>gain = √(2/(1+a²)) = √(1/3)</c>, i.e. U(−1/√in, 1/√in); the bias ~ U(−1/√in, 1/√in).
     /// </summary>

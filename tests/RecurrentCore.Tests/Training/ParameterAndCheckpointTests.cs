@@ -53,6 +53,21 @@ public class ParameterAndCheckpointTests
     }
 
     [Fact]
+    public void Reference_and_float_recurrent_init_agree_for_the_same_seed()
+    {
+        var config = new RecurrentConfig(CellKind.Lstm, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true);
+        var reference = new RecurrentParameters(config);
+        Initialization.PyTorchRecurrent(reference, new SeededRandom(5));
+        var set = new ParameterSet(RecurrentParameters.Layout(config).Select(e => new Parameter(e.Name, e.Shape)));
+        Initialization.PyTorchRecurrent(set, config.HiddenSize, new SeededRandom(5));
+        foreach (var (name, _, data) in reference.Named())
+        {
+            Assert.Equal(data, set[name].Value.ToArray().Select(v => (double)v));
+            Assert.All(data, v => Assert.InRange(v, -0.5, 0.5));
+        }
+    }
+
+    [Fact]
     public void Seeded_random_stream_is_fixed()
     {
         // Pinned (values from an independent Python xoshiro256** + SplitMix64 seeding) so an accidental change to
