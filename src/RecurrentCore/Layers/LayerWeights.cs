@@ -35,12 +35,29 @@ internal sealed class LayerWeights
         else
         {
             ProjectionBias = new float[gh];
-            for (int j = 0; j < gh; j++)
-            {
-                ProjectionBias[j] = biasIh[j] + biasHh[j];
-            }
-
             GateBiasHh = [];
+        }
+
+        _foldBiases = cell != CellKind.Gru && biasIh is not null;
+        Refresh();
+    }
+
+    private readonly bool _foldBiases;
+
+    /// <summary>
+    /// Re-derives the packed and folded copies after the row-major weights or biases were changed in place
+    /// (training); allocates nothing.
+    /// </summary>
+    public void Refresh()
+    {
+        PackedIh.Repack(WeightIh);
+        PackedHh.Repack(WeightHh);
+        if (_foldBiases)
+        {
+            for (int j = 0; j < GateRows; j++)
+            {
+                ProjectionBias[j] = BiasIh![j] + BiasHh![j];
+            }
         }
     }
 

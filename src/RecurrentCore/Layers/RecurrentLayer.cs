@@ -117,6 +117,35 @@ public sealed class RecurrentLayer
 
     internal LayerWeights Weights(int layer, int direction) => _weights[(layer * Config.NumDirections) + direction];
 
+    /// <summary>
+    /// The row-major storage this layer computes with, for training code that updates it in place (PyTorch layout;
+    /// empty for an absent bias). After changing values, call <see cref="RefreshWeights"/>.
+    /// </summary>
+    internal float[] ParameterStorage(int layer, int direction, ParameterKind kind)
+    {
+        var w = Weights(layer, direction);
+        return kind switch
+        {
+            ParameterKind.WeightIh => w.WeightIh,
+            ParameterKind.WeightHh => w.WeightHh,
+            ParameterKind.BiasIh => w.BiasIh ?? [],
+            ParameterKind.BiasHh => w.BiasHh ?? [],
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+    }
+
+    /// <summary>
+    /// Re-packs every weight after in-place updates through <see cref="ParameterStorage"/> (a training step); allocates
+    /// nothing. A layer being trained must not run on other threads meanwhile.
+    /// </summary>
+    internal void RefreshWeights()
+    {
+        foreach (var w in _weights)
+        {
+            w.Refresh();
+        }
+    }
+
     private static RecurrentLayer FromArrays(RecurrentConfig config, Func<int, int, ParameterKind, float[]> get, KernelVariant? variant)
     {
         var v = variant ?? KernelCatalog.Active;

@@ -84,7 +84,25 @@ public sealed class PackedMatrix
             offset = (int)(((64 - ((nint)p & 63)) & 63) / sizeof(float));
         }
 
-        var packed = store.AsSpan(offset, (int)length);
+        Fill(weights, rows, columns, width, store.AsSpan(offset, (int)length));
+        return new PackedMatrix(variant, rows, columns, width, store, offset);
+    }
+
+    /// <summary>
+    /// Packs new values of the same shape into this matrix's storage (no allocation): for training, where weights
+    /// change every step. A matrix being repacked must not be in use by another thread.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="weights"/> has the wrong length.</exception>
+    internal void Repack(ReadOnlySpan<float> weights)
+    {
+        Gemm.Need(weights.Length, (long)Rows * Columns, nameof(weights));
+        int panels = (Rows + PanelWidth - 1) / PanelWidth;
+        Fill(weights, Rows, Columns, PanelWidth, Store.AsSpan(Offset, panels * PanelWidth * Columns));
+    }
+
+    private static void Fill(ReadOnlySpan<float> weights, int rows, int columns, int width, Span<float> packed)
+    {
+        int panels = (rows + width - 1) / width;
         for (int panel = 0; panel < panels; panel++)
         {
             var dst = packed.Slice(panel * width * columns, width * columns);
@@ -103,7 +121,5 @@ public sealed class PackedMatrix
                 }
             }
         }
-
-        return new PackedMatrix(variant, rows, columns, width, store, offset);
     }
 }
