@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RecurrentCore.Cli.Bench;
 using RecurrentCore.Cli.Parity;
 
 namespace RecurrentCore.Cli;
@@ -17,6 +18,8 @@ public static class RecurrentCli
             ParityCommands.Forward(),
             ParityCommands.Backward(),
             ParityCheckCommand.Create(),
+            BenchCommand.Create(),
+            InfoCommand.Create(),
         };
         var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         try

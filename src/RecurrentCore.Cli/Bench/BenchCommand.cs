@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+
+namespace RecurrentCore.Cli.Bench;
+
+/// <summary>
+/// <c>recurrent bench</c> (a contract: keep its flags and JSON): times one scenario and prints one JSON object
+/// {"cell","mode","input","hidden","layers","bidirectional","batch","seq","threads","kernel","iterations","median_ns",
+/// "p99_ns","allocated_bytes_per_iteration"}, or a readable line without --json.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var cell = new Option<string>("--cell") { Description = "lstm, gru, rnn-tanh or rnn-relu.", Required = true };
+        cell.AcceptOnlyFromAmong("lstm", "gru", "rnn-tanh", "rnn-relu");
+        var input = new Option<int>("--input") { Description = "Input features I.", Required = true };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden size H.", Required = true };
+        var layers = new Option<int>("--layers") { Description = "Stacked layers L.", DefaultValueFactory = _ => 1 };
+        var bidirectional = new Option<bool>("--bidirectional") { Description = "Run both directions (not with --mode step)." };
+        var batch = new Option<int>("--batch") { Description = "Batch size B (streams in step mode).", Required = true };
+        var seq = new Option<int>("--seq") { Description = "Sequence length T (ignored in step mode, which runs one step).", Required = true };
+        var mode = new Option<string>("--mode") { Description = "forward: one inference forward over (T, B); train: forward + full backward; step: one streaming step for B streams.", Required = true };
+        mode.AcceptOnlyFromAmong("forward", "train", "step");
+        var threads = new Option<int>("--threads") { Description = "Threads (the layers run single-threaded today; values above 1 are refused).", DefaultValueFactory = _ => 1 };
+        var seconds = new Option<double>("--seconds") { Description = "Measuring time after warm-up.", DefaultValueFactory = _ => 2.0 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a readable line." };
+        var command = new Command("bench", "Time one layer call (forward, train or streaming step) on random weights and print the median and p99 latency.")
+        {
+            cell, input, hidden, layers, bidirectional, batch, seq, mode, threads, seconds, json,
+        };
+        command.SetAction(parse =>
+        {
+            int i = Positive(parse.GetValue(input), "--input"), h = Positive(parse.GetValue(hidden), "--hidden");
+            int l = Positive(parse.GetValue(layers), "--layers"), b = Positive(parse.GetValue(batch), "--batch");
+            int t = Positive(parse.GetValue(seq), "--seq"), th = Positive(parse.GetValue(threads), "--threads");
+            double s = parse.GetValue(seconds);
+            if (!(s > 0 && s <= 3600))
+            {
+                throw new CliException($"--seconds: {s.ToString(CultureInfo.InvariantCulture)} is outside (0, 3600]");
+            }
+
+            if (th != 1)
+            {
+                throw new CliException($"--threads: {th} is not supported yet; the layers run on one thread");
+            }
+
+            var m = Enum.Parse<BenchMode>(parse.GetValue(mode)!, ignoreCase: true);
+            bool bi = parse.GetValue(bidirectional);
+            if (m == BenchMode.Step && bi)
+            {
+                throw new CliException("--bidirectional: a bidirectional layer cannot stream (--mode step)");
+            }
+
+            var cfg = new RecurrentConfig(CellKinds.Parse(parse.GetValue(cell)!), i, h, l, bidirectional: bi);
+            var scenario = new BenchScenario(cfg, m, t, b);
+            var r = scenario.Measure(s);
+            var o = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(json))
+            {
+                o.WriteLine(Json(cfg, m, t, b, th, scenario.Kernel, r));
+            }
+            else
+            {
+                o.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{cfg.Cell.Name()} {m.ToString().ToLowerInvariant()} I={i} H={h} L={l}{(bi ? " bi" : string.Empty)} B={b} T={(m == BenchMode.Step ? 1 : t)} kernel={scenario.Kernel}: median {Format(r.MedianNs)}, p99 {Format(r.P99Ns)}, {r.Iterations} iterations, {r.AllocatedBytesPerIteration:0.##} B allocated/iteration"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    internal static string Json(RecurrentConfig cfg, BenchMode mode, int seqLen, int batch, int threads, string kernel, BenchResult r)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            w.WriteString("cell", cfg.Cell.Name());
+            w.WriteString("mode", mode.ToString().ToLowerInvariant());
+            w.WriteNumber("input", cfg.InputSize);
+            w.WriteNumber("hidden", cfg.HiddenSize);
+            w.WriteNumber("layers", cfg.NumLayers);
+            w.WriteBoolean("bidirectional", cfg.Bidirectional);
+            w.WriteNumber("batch", batch);
+            w.WriteNumber("seq", mode == BenchMode.Step ? 1 : seqLen);
+            w.WriteNumber("threads", threads);
+            w.WriteString("kernel", kernel);
+            w.WriteNumber("iterations", r.Iterations);
+            w.WriteNumber("median_ns", Math.Round(r.MedianNs, 1));
+            w.WriteNumber("p99_ns", Math.Round(r.P99Ns, 1));
+            w.WriteNumber("allocated_bytes_per_iteration", Math.Round(r.AllocatedBytesPerIteration, 3));
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static int Positive(int value, string name) =>
+        value >= 1 ? value : throw new CliException($"{name}: {value} must be at least 1");
+
+    private static string Format(double ns) => ns switch
+    {
+        < 1e3 => string.Create(CultureInfo.InvariantCulture, $"{ns:0.0} ns"),
+        < 1e6 => string.Create(CultureInfo.InvariantCulture, $"{ns / 1e3:0.00} µs"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{ns / 1e6:0.00} ms"),
+    };
+}

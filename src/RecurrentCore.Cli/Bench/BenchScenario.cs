@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using RecurrentCore.Layers;
+using RecurrentCore.Memory;
+
+namespace RecurrentCore.Cli.Bench;
+
+/// <summary>What `recurrent bench` measures: one call of a layer in one of three modes, on random weights (fixed seed).</summary>
+internal enum BenchMode
+{
+    /// <summary>One inference forward over the whole (T, B) sequence.</summary>
+    Forward,
+
+    /// <summary>A training forward plus full backward through time.</summary>
+    Train,
+
+    /// <summary>One streaming step of one time step for B streams, state carried.</summary>
+    Step,
+}
+
+/// <summary>The measured result, named as the bench JSON contract names it.</summary>
+internal sealed record BenchResult(long Iterations, double MedianNs, double P99Ns, double AllocatedBytesPerIteration, int SamplesPerIteration);
+
+/// <summary>
+/// Builds the layer and buffers for a scenario, then times it: warm-up first, then iterations for about the given
+/// seconds. Each sample times a group of iterations long enough (≥ 2 µs) for the clock's own cost to vanish; the
+/// median and 99th percentile are over samples, divided by the group size.
+/// </summary>
+internal sealed class BenchScenario
+{
+    private readonly RecurrentLayer _layer;
+    private readonly BenchMode _mode;
+    private readonly int _seqLen, _batch;
+    private readonly float[] _x, _y, _hn, _cn, _dx;
+    private readonly RecurrentWorkspace? _workspace;
+    private readonly RecurrentGradients? _grads;
+    private readonly StreamState? _stream;
+
+    public BenchScenario(RecurrentConfig config, BenchMode mode, int seqLen, int batch, int seed = 42)
+    {
+        _mode = mode;
+        _seqLen = mode == BenchMode.Step ? 1 : seqLen;
+        _batch = batch;
+        var rng = new Random(seed);
+        var p = new RecurrentParameters(config);
+        double bound = 1 / Math.Sqrt(config.HiddenSize);
+        foreach (var (_, _, data) in p.Named())
+        {
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = bound * ((2 * rng.NextDouble()) - 1);
+            }
+        }
+
+        _layer = RecurrentLayer.FromParameters(p);
+        int states = config.NumLayers * config.NumDirections * batch * config.HiddenSize;
+        _x = Random(rng, _seqLen * batch * config.InputSize);
+        _y = new float[_seqLen * batch * (mode == BenchMode.Step ? config.HiddenSize : config.OutputSize)];
+        _hn = new float[states];
+        _cn = config.Cell == CellKind.Lstm ? new float[states] : [];
+        _dx = new float[_x.Length];
+        switch (mode)
+        {
+            case BenchMode.Step:
+                _stream = _layer.CreateStream(batch);
+                break;
+            case BenchMode.Train:
+                _workspace = _layer.CreateWorkspace(seqLen, batch, training: true);
+                _grads = new RecurrentGradients(config);
+                break;
+            default:
+                _workspace = _layer.CreateWorkspace(seqLen, batch);
+                break;
+        }
+    }
+
+    public string Kernel => Kernels.KernelCatalog.Name(_layer.Variant);
+
+    public void RunOnce()
+    {
+        switch (_mode)
+        {
+            case BenchMode.Step:
+                _stream!.Step(_x, _y);
+                break;
+            case BenchMode.Train:
+                _layer.Forward(_workspace!, _x, _seqLen, _batch, _y, _hn, _cn);
+                _grads!.Clear();
+                _layer.Backward(_workspace!, _y, _hn, _cn, _grads, _dx);
+                break;
+            default:
+                _layer.Forward(_workspace!, _x, _seqLen, _batch, _y, _hn, _cn);
+                break;
+        }
+    }
+
+    public BenchResult Measure(double seconds)
+    {
+        // Warm-up: tiered JIT settles and caches fill; at least 0.25 s or 5 calls.
+        long start = Stopwatch.GetTimestamp();
+        int warm = 0;
+        while (warm < 5 || Stopwatch.GetElapsedTime(start).TotalSeconds < Math.Min(0.25, seconds / 4))
+        {
+            RunOnce();
+            warm++;
+        }
+
+        double perCall = Stopwatch.GetElapsedTime(start).TotalSeconds / warm;
+        int group = Math.Max(1, (int)Math.Ceiling(2e-6 / perCall));
+        int capacity = (int)Math.Clamp((seconds / (perCall * group)) * 2, 16, 4_000_000);
+        var samples = new double[capacity];
+        int n = 0;
+        long iterations = 0;
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        long deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        while (n < capacity && (n < 5 || Stopwatch.GetTimestamp() < deadline))
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < group; i++)
+            {
+                RunOnce();
+            }
+
+            long t1 = Stopwatch.GetTimestamp();
+            samples[n++] = (t1 - t0) * (1e9 / Stopwatch.Frequency) / group;
+            iterations += group;
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        Array.Sort(samples, 0, n);
+        return new BenchResult(iterations, Percentile(samples, n, 0.5), Percentile(samples, n, 0.99), (double)allocated / iterations, group);
+    }
+
+    private static double Percentile(double[] sorted, int n, double q)
+    {
+        double pos = q * (n - 1);
+        int lo = (int)Math.Floor(pos);
+        int hi = Math.Min(lo + 1, n - 1);
+        return sorted[lo] + ((sorted[hi] - sorted[lo]) * (pos - lo));
+    }
+
+    private static float[] Random(Random rng, int n)
+    {
+        var a = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            a[i] = (float)((2 * rng.NextDouble()) - 1);
+        }
+
+        return a;
+    }
+}
