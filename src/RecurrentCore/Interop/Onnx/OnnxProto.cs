@@ -465,6 +465,11 @@ internal sealed class OnnxTensorProto
         {
             w.WriteBytesField(9, RawData);
         }
+
+        if (IsExternal)
+        {
+            w.WriteVarintField(14, 1);
+        }
     }
 
     /// <summary>A float32 tensor stored as little-endian raw_data.</summary>
