@@ -17,11 +17,12 @@ internal static class OnnxTensorData
                 throw InteropFormatException.Create(source, $"{what} has negative dimension {dim} in dims ({string.Join(", ", dims)})");
             }
 
-            count *= dim;
-            if (count > Array.MaxLength)
+            if (count != 0 && dim > Array.MaxLength / count)
             {
                 throw InteropFormatException.Create(source, $"{what} declares dims ({string.Join(", ", dims)}), more elements than fit in memory");
             }
+
+            count *= dim;
         }
 
         return (int)count;

@@ -74,6 +74,41 @@ public class OnnxExportTests
         }
     }
 
+    /// <summary>
+    /// Pins ONNX Runtime behaviour that docs/onnx.md describes: a sequence of length 0 (which PyTorch and the reference
+    /// refuse) gets zero Y and a zero Y_h/Y_c, not its initial state; lengths above T are an error.
+    /// </summary>
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    [InlineData("rnn-tanh")]
+    public void Ort_zeroes_y_h_of_a_zero_length_sequence(string cellName)
+    {
+        var cfg = new RecurrentConfig(CellKinds.Parse(cellName), 2, 2, bidirectional: true);
+        var model = OnnxModel.Export(RandomData.Parameters(cfg, new Random(1), 0.5), new OnnxExportOptions { SequenceLens = true, InitialStates = true });
+        var feeds = new Dictionary<string, OrtTensor>
+        {
+            [OnnxModel.Names.Input] = OrtTensor.Float(Enumerable.Range(0, 12).Select(i => 0.1 * i).ToArray(), 3, 2, 2),
+            [OnnxModel.Names.SequenceLens] = OrtTensor.Int32([0, 2], 2),
+            [OnnxModel.Names.InitialH] = OrtTensor.Float(Enumerable.Repeat(0.7, 8).ToArray(), 2, 2, 2),
+        };
+        if (cfg.Cell == CellKind.Lstm)
+        {
+            feeds[OnnxModel.Names.InitialC] = OrtTensor.Float(Enumerable.Repeat(0.3, 8).ToArray(), 2, 2, 2);
+        }
+
+        var r = OrtRunner.Run(model, feeds);
+        var hn = r[OnnxModel.Names.HN].Values(); // (D = 2, B = 2, H = 2): batch entry 0 is the empty one
+        Assert.Equal([0.0, 0.0], hn[0..2]);
+        Assert.Equal([0.0, 0.0], hn[4..6]);
+        Assert.NotEqual(0.0, hn[2]);
+        var y = r[OnnxModel.Names.Output].Values(); // (T = 3, B = 2, 4)
+        Assert.All(Enumerable.Range(0, 3).SelectMany(t => y.Skip(t * 8).Take(4)), v => Assert.Equal(0.0, v));
+
+        feeds[OnnxModel.Names.SequenceLens] = OrtTensor.Int32([4, 2], 2);
+        Assert.ThrowsAny<Exception>(() => OrtRunner.Run(model, feeds));
+    }
+
     [Fact]
     public void Refuses_options_out_of_range()
     {
