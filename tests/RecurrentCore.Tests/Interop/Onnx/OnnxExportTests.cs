@@ -109,6 +109,27 @@ public class OnnxExportTests
         Assert.ThrowsAny<Exception>(() => OrtRunner.Run(model, feeds));
     }
 
+    /// <summary>Pins why batch-first export uses Transposes: ONNX Runtime's CPU LSTM does not run layout = 1.</summary>
+    [Fact]
+    public void Ort_does_not_run_layout_1()
+    {
+        var p = RandomData.Parameters(new RecurrentConfig(CellKind.Lstm, 2, 3), new Random(2), 0.5);
+        var model = OnnxExporter.Build(p, new OnnxExportOptions());
+        var g = model.Graph!;
+        var lstm = g.Nodes.Single(n => n.OpType == "LSTM");
+        lstm.Attributes.Add(OnnxAttributeProto.Int("layout", 1));
+        lstm.Outputs[0] = "Y";
+        g.Nodes.Clear();
+        g.Nodes.Add(lstm);
+        g.Outputs.Clear();
+        g.Outputs.Add(OnnxValueInfoProto.Tensor("Y", OnnxDataType.Float, "batch", "seq", 1, 3));
+        g.Outputs.Add(OnnxValueInfoProto.Tensor(OnnxModel.Names.HN, OnnxDataType.Float, "batch", 1, 3));
+        g.Outputs.Add(OnnxValueInfoProto.Tensor(OnnxModel.Names.CN, OnnxDataType.Float, "batch", 1, 3));
+        var feeds = new Dictionary<string, OrtTensor> { [OnnxModel.Names.Input] = OrtTensor.Float(new double[12], 3, 2, 2) };
+        var e = Assert.ThrowsAny<Exception>(() => OrtRunner.Run(model.ToBytes(), feeds));
+        Assert.Contains("layout", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public void Refuses_options_out_of_range()
     {
@@ -156,6 +177,13 @@ public class OnnxExportTests
         }
 
         var actual = OrtRunner.Run(model, feeds);
+
+        // The same file imported back runs the same in the reference: ORT's outputs are the import's outputs too.
+        var imported = OnnxModel.Import(model, "export.onnx");
+        Assert.Equal(cfg, imported.Config);
+        var reimported = ReferenceRnn.Forward(imported.Parameters, new SequenceInputs(T, B, input, h0, c0, lens));
+        Assert.Equal(expected.Output, reimported.Output);
+        Assert.Equal(expected.HN, reimported.HN);
         long[] outShape = cfg.BatchFirst ? [B, T, cfg.OutputSize] : [T, B, cfg.OutputSize];
         Assert.Equal(outShape, actual[OnnxModel.Names.Output].Shape);
         Assert.Equal(stateShape, actual[OnnxModel.Names.HN].Shape);

@@ -42,6 +42,29 @@ public class OnnxImportTests
     }
 
     [Fact]
+    public void Accepts_weights_from_constant_nodes_and_float16()
+    {
+        var cfg = new RecurrentConfig(CellKind.Lstm, 2, 3);
+        var p = RandomData.Parameters(cfg, new Random(4), 0.5);
+        var model = OnnxExporter.Build(p, new OnnxExportOptions());
+        var g = model.Graph!;
+        var w = g.Initializers.Single(t => t.Name == "W_l0");
+        g.Initializers.Remove(w);
+        var constant = new OnnxNodeProto { OpType = "Constant", Name = "w_const" };
+        constant.Outputs.Add("W_l0");
+        constant.Attributes.Add(new OnnxAttributeProto { Name = "value", Type = OnnxAttributeType.Tensor, T = w });
+        g.Nodes.Insert(0, constant);
+        var r = g.Initializers.Single(t => t.Name == "R_l0");
+        var half = r.RawData!.Chunk(4).SelectMany(f => BitConverter.GetBytes((Half)BitConverter.ToSingle(f))).ToArray();
+        r.RawData = half;
+        r.DataType = 10;
+
+        var imported = OnnxModel.Import(model.ToBytes(), "const.onnx").Parameters;
+        Assert.Equal(Close.ToFloat(p[0, 0, ParameterKind.WeightIh]), imported[0, 0, ParameterKind.WeightIh]);
+        Assert.Equal(p[0, 0, ParameterKind.WeightHh].Select(v => (double)(Half)(float)v), imported[0, 0, ParameterKind.WeightHh]);
+    }
+
+    [Fact]
     public void Imports_torch_exported_stacked_bidirectional_batch_first_lstm()
     {
         var model = OnnxModel.Import(Fixture("torch_lstm_l2_bi_bf.onnx"));

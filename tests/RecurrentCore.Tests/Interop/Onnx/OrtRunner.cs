@@ -24,7 +24,7 @@ internal static class OrtRunner
 {
     public static Dictionary<string, OrtTensor> Run(byte[] model, IReadOnlyDictionary<string, OrtTensor> inputs)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         using var session = new InferenceSession(model, options);
         var values = new List<OrtValue>();
         try
