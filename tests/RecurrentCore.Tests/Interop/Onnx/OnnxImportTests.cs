@@ -92,6 +92,29 @@ public class OnnxImportTests
         CompareWithOrt(Fixture("torch_rnn_relu_l2.onnx"), model.Parameters, t: 6, b: 3, lengths: null, withH0: false, onnxLayout: false);
     }
 
+    /// <summary>
+    /// The imported weights reproduce PyTorch itself: the generator saved the export arguments and the float64 outputs
+    /// of a float64 copy of the module (same float32 weights, widened exactly), so agreement is to rounding.
+    /// </summary>
+    [Theory]
+    [InlineData("torch_lstm_l2_bi_bf", 5, 2)]
+    [InlineData("torch_gru_h0", 4, 2)]
+    [InlineData("torch_rnn_relu_l2", 6, 2)]
+    public void Imported_torch_models_match_pytorch_outputs(string name, int t, int b)
+    {
+        var p = OnnxModel.Import(Fixture(name + ".onnx")).Parameters;
+        HostTensor? Load(string tensor) => File.Exists(Fixture($"{name}/{tensor}.npy")) ? Npy.ReadFile(Fixture($"{name}/{tensor}.npy")) : null;
+        var input = Load("input")!;
+        Assert.Equal(p.Config.BatchFirst ? [b, t, p.Config.InputSize] : new[] { t, b, p.Config.InputSize }, input.Shape);
+        var o = ReferenceRnn.Forward(p, new SequenceInputs(t, b, input.ToDouble(), Load("h0")?.ToDouble()));
+        Close.Assert("output", Load("output")!.ToDouble(), o.Output, 1e-12);
+        Close.Assert("h_n", Load("h_n")!.ToDouble(), o.HN, 1e-12);
+        if (Load("c_n") is { } cn)
+        {
+            Close.Assert("c_n", cn.ToDouble(), o.CN!, 1e-12);
+        }
+    }
+
     [Fact]
     public void Imports_helper_built_gru_with_linear_before_reset_0_float_data_and_sequence_lens()
     {

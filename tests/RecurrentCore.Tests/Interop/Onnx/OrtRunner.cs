@@ -66,7 +66,7 @@ internal static class OrtRunner
     }
 }
 
-/// <summary>Tolerance checks of ORT (float32) against the double reference.</summary>
+/// <summary>Tolerance checks (ORT in float32, PyTorch or numpy in float64) against the double reference.</summary>
 internal static class Close
 {
     /// <summary>Elementwise |actual − expected| ≤ tol·max(1, |expected|).</summary>
@@ -76,7 +76,7 @@ internal static class Close
         for (int i = 0; i < expected.Length; i++)
         {
             double err = Math.Abs(actual[i] - expected[i]);
-            Xunit.Assert.True(err <= tol * Math.Max(1, Math.Abs(expected[i])), $"{what}[{i}]: ORT {actual[i]:R} vs reference {expected[i]:R} (error {err:E2})");
+            Xunit.Assert.True(err <= tol * Math.Max(1, Math.Abs(expected[i])), $"{what}[{i}]: actual {actual[i]:R} vs expected {expected[i]:R} (error {err:E2})");
         }
     }
 
