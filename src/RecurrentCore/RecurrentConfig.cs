@@ -47,6 +47,14 @@ public sealed record RecurrentConfig
     /// <summary>Whether each layer also runs a reverse-time direction.</summary>
     public bool Bidirectional { get; init; }
 
+    /// <summary>
+    /// GRU only: whether the reset gate multiplies the recurrent term after its linear map,
+    /// n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)) (true, the default: PyTorch nn.GRU, ONNX linear_before_reset=1),
+    /// or the state before it, n = tanh(W_in x + b_in + W_hn(r⊙h) + b_hn) (false: ONNX's default
+    /// linear_before_reset=0, Keras reset_after=False). Must stay true for other cells.
+    /// </summary>
+    public bool LinearBeforeReset { get; init; } = true;
+
     /// <summary>Directions per layer (D): 2 when bidirectional, else 1.</summary>
     public int NumDirections => Bidirectional ? 2 : 1;
 

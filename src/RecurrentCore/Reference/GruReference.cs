@@ -77,4 +77,101 @@ internal static class GruReference
         ReferenceMath.AddTransposedMatVec(w.WeightIh, w.InputSize, dgi, dx);
         ReferenceMath.AddTransposedMatVec(w.WeightHh, hs, dgh, dhPrev);
     }
+
+    /// <summary>
+    /// The ONNX linear_before_reset=0 variant (<see cref="RecurrentConfig.LinearBeforeReset"/> false): the reset gate
+    /// multiplies the state before the recurrent map, n = tanh(gi_n + W_hn(r⊙h) + b_hn). Keeps [r, z, n] in
+    /// <paramref name="gates"/> and W_hn(r⊙h) + b_hn in <paramref name="hiddenN"/>.
+    /// </summary>
+    public static void ForwardResetBeforeLinear(in CellWeights w, ReadOnlySpan<double> x, ReadOnlySpan<double> h, Span<double> gates, Span<double> hiddenN, Span<double> hOut)
+    {
+        int hs = w.HiddenSize;
+        var gi = new double[3 * hs];
+        var gh = new double[2 * hs];
+        var rh = new double[hs];
+        ReferenceMath.MatVec(w.WeightIh, 0, w.InputSize, x, gi);
+        ReferenceMath.MatVec(w.WeightHh, 0, hs, h, gh);
+        if (w.HasBias)
+        {
+            ReferenceMath.Add(gi, w.BiasIh);
+            ReferenceMath.Add(gh, w.BiasHh.AsSpan(0, 2 * hs));
+        }
+
+        for (int j = 0; j < hs; j++)
+        {
+            gates[j] = ReferenceMath.Sigmoid(gi[j] + gh[j]);
+            gates[hs + j] = ReferenceMath.Sigmoid(gi[hs + j] + gh[hs + j]);
+            rh[j] = gates[j] * h[j];
+        }
+
+        ReferenceMath.MatVec(w.WeightHh, 2 * hs, hs, rh, hiddenN);
+        if (w.HasBias)
+        {
+            ReferenceMath.Add(hiddenN, w.BiasHh.AsSpan(2 * hs, hs));
+        }
+
+        for (int j = 0; j < hs; j++)
+        {
+            double n = Math.Tanh(gi[(2 * hs) + j] + hiddenN[j]);
+            double z = gates[hs + j];
+            gates[(2 * hs) + j] = n;
+            hOut[j] = ((1 - z) * n) + (z * h[j]);
+        }
+    }
+
+    /// <summary>Back-propagates through <see cref="ForwardResetBeforeLinear"/>; same contract as <see cref="Backward"/>.</summary>
+    public static void BackwardResetBeforeLinear(
+        in CellWeights w, in CellWeights grad, ReadOnlySpan<double> x, ReadOnlySpan<double> h, ReadOnlySpan<double> gates,
+        ReadOnlySpan<double> dhOut, Span<double> dx, Span<double> dhPrev)
+    {
+        int hs = w.HiddenSize;
+        var dg = new double[3 * hs]; // gradient of the pre-activations [a_r, a_z, a_n]; gi and gh blocks share it
+        var rh = new double[hs];
+        var u = new double[hs]; // dL/d(r⊙h) = W_hnᵀ da_n
+        for (int j = 0; j < hs; j++)
+        {
+            double z = gates[hs + j], n = gates[(2 * hs) + j];
+            dg[(2 * hs) + j] = dhOut[j] * (1 - z) * (1 - (n * n));
+            dg[hs + j] = dhOut[j] * (h[j] - n) * z * (1 - z);
+            rh[j] = gates[j] * h[j];
+            dhPrev[j] = dhOut[j] * z;
+        }
+
+        for (int j = 0; j < hs; j++)
+        {
+            double dan = dg[(2 * hs) + j];
+            int row = ((2 * hs) + j) * hs;
+            for (int k = 0; k < hs; k++)
+            {
+                u[k] += w.WeightHh[row + k] * dan;
+                grad.WeightHh[row + k] += dan * rh[k];
+            }
+        }
+
+        for (int j = 0; j < hs; j++)
+        {
+            double r = gates[j];
+            dg[j] = u[j] * h[j] * r * (1 - r);
+            dhPrev[j] += u[j] * r;
+        }
+
+        ReferenceMath.AddOuter(grad.WeightIh, dg, x);
+        for (int j = 0; j < 2 * hs; j++)
+        {
+            int row = j * hs;
+            for (int k = 0; k < hs; k++)
+            {
+                grad.WeightHh[row + k] += dg[j] * h[k];
+                dhPrev[k] += w.WeightHh[row + k] * dg[j];
+            }
+        }
+
+        if (w.HasBias)
+        {
+            ReferenceMath.Add(grad.BiasIh, dg);
+            ReferenceMath.Add(grad.BiasHh, dg);
+        }
+
+        ReferenceMath.AddTransposedMatVec(w.WeightIh, w.InputSize, dg, dx);
+    }
 }

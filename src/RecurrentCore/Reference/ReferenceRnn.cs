@@ -61,6 +61,11 @@ public static class ReferenceRnn
             _h = _cfg.HiddenSize;
             _d = _cfg.NumDirections;
             _g = _cfg.GateCount;
+            if (!_cfg.LinearBeforeReset && _cfg.Cell != CellKind.Gru)
+            {
+                throw new ArgumentException($"LinearBeforeReset = false is only defined for GRU, this is {_cfg.Cell.Name()}", nameof(p));
+            }
+
             ArgumentOutOfRangeException.ThrowIfLessThan(inputs.SeqLen, 1, nameof(inputs));
             ArgumentOutOfRangeException.ThrowIfLessThan(inputs.Batch, 1, nameof(inputs));
             int states = _cfg.NumLayers * _d * _b * _h;
@@ -141,8 +146,11 @@ public static class ReferenceRnn
                                 case CellKind.Lstm:
                                     LstmReference.Forward(w, xt, h, cs.AsSpan(s * _h, _h), gates.AsSpan(s * 4 * _h, 4 * _h), hOut, cs.AsSpan((s + 1) * _h, _h));
                                     break;
-                                case CellKind.Gru:
+                                case CellKind.Gru when _cfg.LinearBeforeReset:
                                     GruReference.Forward(w, xt, h, gates.AsSpan(s * 3 * _h, 3 * _h), hiddenN.AsSpan(s * _h, _h), hOut);
+                                    break;
+                                case CellKind.Gru:
+                                    GruReference.ForwardResetBeforeLinear(w, xt, h, gates.AsSpan(s * 3 * _h, 3 * _h), hiddenN.AsSpan(s * _h, _h), hOut);
                                     break;
                                 default:
                                     ElmanReference.Forward(w, _cfg.Cell == CellKind.RnnRelu, xt, h, hOut);
@@ -239,8 +247,11 @@ public static class ReferenceRnn
                                     LstmReference.Backward(w, gw, xt, h, cs.AsSpan(s * _h, _h), gates.AsSpan(s * 4 * _h, 4 * _h), cs.AsSpan((s + 1) * _h, _h), dh, dc, dxt, dhPrev, dcPrev);
                                     (dc, dcPrev) = (dcPrev, dc);
                                     break;
-                                case CellKind.Gru:
+                                case CellKind.Gru when _cfg.LinearBeforeReset:
                                     GruReference.Backward(w, gw, xt, h, gates.AsSpan(s * 3 * _h, 3 * _h), hiddenN.AsSpan(s * _h, _h), dh, dxt, dhPrev);
+                                    break;
+                                case CellKind.Gru:
+                                    GruReference.BackwardResetBeforeLinear(w, gw, xt, h, gates.AsSpan(s * 3 * _h, 3 * _h), dh, dxt, dhPrev);
                                     break;
                                 default:
                                     ElmanReference.Backward(w, gw, _cfg.Cell == CellKind.RnnRelu, xt, h, hs.AsSpan((s + 1) * _h, _h), dh, dxt, dhPrev);

@@ -1,0 +1,376 @@
+using System.Globalization;
+
+namespace RecurrentCore.Interop.Onnx;
+
+/// <summary>
+/// Turns the RNN/LSTM/GRU nodes of a parsed model into a configuration and PyTorch-layout parameters, refusing
+/// everything PyTorch semantics cannot express (see docs/onnx.md).
+/// </summary>
+internal static class OnnxImporter
+{
+    private static readonly HashSet<string> ShapeOps = new(StringComparer.Ordinal) { "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity" };
+
+    public static OnnxImportResult Import(OnnxModelProto model, string source)
+    {
+        var g = model.Graph ?? throw InteropFormatException.Create(source, "model has no graph (ModelProto.graph is missing)");
+        long opset = model.OpsetImports.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(-1).Max();
+        if (opset < 0)
+        {
+            throw InteropFormatException.Create(source, "model imports no default-domain (ai.onnx) opset");
+        }
+
+        if (opset < 7)
+        {
+            throw InteropFormatException.Create(source, $"default-domain opset {opset} is older than 7, the first with today's RNN, LSTM and GRU");
+        }
+
+        var constants = new Dictionary<string, OnnxTensorProto>(StringComparer.Ordinal);
+        foreach (var t in g.Initializers)
+        {
+            if (!constants.TryAdd(t.Name, t))
+            {
+                throw InteropFormatException.Create(source, $"initializer '{t.Name}' appears twice");
+            }
+        }
+
+        var producers = new Dictionary<string, OnnxNodeProto>(StringComparer.Ordinal);
+        foreach (var n in g.Nodes)
+        {
+            foreach (string output in n.Outputs.Where(o => o.Length > 0))
+            {
+                producers.TryAdd(output, n);
+            }
+
+            if (n.OpType == "Constant" && n.Domain is "" or "ai.onnx" && n.Outputs.Count == 1
+                && n.Attributes.FirstOrDefault(a => a.Name == "value") is { T: { } value })
+            {
+                constants.TryAdd(n.Outputs[0], value);
+            }
+        }
+
+        var nodes = g.Nodes.Where(n => n.Domain is "" or "ai.onnx" && n.OpType is "RNN" or "LSTM" or "GRU").ToList();
+        if (nodes.Count == 0)
+        {
+            throw InteropFormatException.Create(source, "graph has no RNN, LSTM or GRU node");
+        }
+
+        var layers = new List<Layer>();
+        foreach (var n in nodes)
+        {
+            layers.Add(ReadNode(n, layers.Count, g.Nodes.IndexOf(n), constants, source));
+        }
+
+        var first = layers[0];
+        for (int k = 1; k < layers.Count; k++)
+        {
+            var l = layers[k];
+            string what = $"{l.Label} (layer {k})";
+            if (l.Cell != first.Cell)
+            {
+                throw InteropFormatException.Create(source, $"{what} is {Describe(l)} but layer 0 is {Describe(first)}; a layer stack has one cell kind");
+            }
+
+            if (l.Hidden != first.Hidden || l.Directions != first.Directions || l.LinearBeforeReset != first.LinearBeforeReset)
+            {
+                string attr = l.Hidden != first.Hidden ? $"hidden_size {l.Hidden} vs {first.Hidden}"
+                    : l.Directions != first.Directions ? $"direction {DirectionName(l.Directions)} vs {DirectionName(first.Directions)}"
+                    : $"linear_before_reset {(l.LinearBeforeReset ? 1 : 0)} vs {(first.LinearBeforeReset ? 1 : 0)}";
+                throw InteropFormatException.Create(source, $"{what} differs from layer 0 in {attr}; every layer of a stack must agree");
+            }
+
+            if (l.InputSize != l.Directions * l.Hidden)
+            {
+                throw InteropFormatException.Create(source, $"{what} input 'W' has {l.InputSize} input features, expected D·H = {l.Directions * l.Hidden} (the previous layer's output)");
+            }
+
+            string prevY = layers[k - 1].Node.Outputs.Count > 0 ? layers[k - 1].Node.Outputs[0] : string.Empty;
+            if (prevY.Length == 0 || Trace(l.Node.Inputs[0], producers, out _) != prevY)
+            {
+                throw InteropFormatException.Create(
+                    source,
+                    $"{what} input 'X' ('{l.Node.Inputs[0]}') is not computed from {layers[k - 1].Label}'s output 'Y' through shape-only nodes (Transpose, Reshape, Squeeze, Unsqueeze, Identity); only plain layer stacks are imported");
+            }
+        }
+
+        Trace(first.Node.Inputs[0], producers, out int batchSwaps);
+        var config = new RecurrentConfig(
+            first.Cell,
+            first.InputSize,
+            first.Hidden,
+            layers.Count,
+            bias: layers.Any(l => l.B is not null),
+            batchFirst: batchSwaps % 2 == 1,
+            bidirectional: first.Directions == 2)
+        {
+            LinearBeforeReset = first.LinearBeforeReset,
+        };
+        var p = new RecurrentParameters(config);
+        for (int k = 0; k < layers.Count; k++)
+        {
+            OnnxGateOrder.LayerFromOnnx(p, k, layers[k].W, layers[k].R, layers[k].B);
+        }
+
+        var initializerNames = new HashSet<string>(g.Initializers.Select(t => t.Name), StringComparer.Ordinal);
+        var description = new OnnxModelDescription(
+            source,
+            model.IrVersion,
+            opset,
+            model.ProducerName,
+            g.Inputs.Where(v => !initializerNames.Contains(v.Name)).Select(Describe).ToList(),
+            g.Outputs.Select(Describe).ToList(),
+            layers.Select((l, k) => new OnnxRecurrentNode(
+                k, l.Node.Name, l.Node.OpType, DirectionName(l.Directions),
+                l.Node.Inputs[0], l.Node.Inputs[1], l.Node.Inputs[2], Optional(l.Node.Inputs, 3), Optional(l.Node.Inputs, 4),
+                Optional(l.Node.Inputs, 5), Optional(l.Node.Inputs, 6), Optional(l.Node.Outputs, 0), Optional(l.Node.Outputs, 1),
+                Optional(l.Node.Outputs, 2))).ToList());
+        return new OnnxImportResult(p, description);
+    }
+
+    private sealed record Layer(OnnxNodeProto Node, string Label, CellKind Cell, int Directions, int Hidden, int InputSize, bool LinearBeforeReset, double[] W, double[] R, double[]? B);
+
+    private static Layer ReadNode(OnnxNodeProto n, int layer, int index, Dictionary<string, OnnxTensorProto> constants, string source)
+    {
+        string op = n.OpType;
+        string label = n.Name.Length > 0 ? $"node '{n.Name}' ({op})" : $"node #{index} ({op})";
+        string at = $"{label} (layer {layer})";
+        InteropFormatException Fail(string problem) => InteropFormatException.Create(source, $"{at}: {problem}");
+
+        int maxInputs = op == "LSTM" ? 8 : 6;
+        if (n.Inputs.Count > maxInputs)
+        {
+            throw Fail($"has {n.Inputs.Count} inputs; {op} takes at most {maxInputs}");
+        }
+
+        if (n.Inputs.Count < 3 || n.Inputs[0].Length == 0 || n.Inputs[1].Length == 0 || n.Inputs[2].Length == 0)
+        {
+            throw Fail("inputs 'X', 'W' and 'R' are required");
+        }
+
+        if (op == "LSTM" && Optional(n.Inputs, 7) is { } peepholes)
+        {
+            throw Fail($"input 'P' ('{peepholes}', peephole weights) is not supported: PyTorch's LSTM has no peepholes");
+        }
+
+        int directions = 1;
+        long? hiddenAttr = null;
+        bool linearBeforeReset = false; // ONNX GRU's default
+        List<string>? activations = null;
+        foreach (var a in n.Attributes)
+        {
+            if (a.RefAttrName.Length > 0)
+            {
+                throw Fail($"attribute '{a.Name}' refers to a function attribute ('{a.RefAttrName}'); only literal attributes are supported");
+            }
+
+            switch (a.Name)
+            {
+                case "direction":
+                    ExpectType(a, OnnxAttributeType.String, Fail);
+                    directions = a.S switch
+                    {
+                        "forward" => 1,
+                        "bidirectional" => 2,
+                        "reverse" => throw Fail("attribute 'direction' = 'reverse' is not supported: PyTorch has no reverse-only layer"),
+                        _ => throw Fail($"attribute 'direction' = '{a.S}' is not one of forward, reverse, bidirectional"),
+                    };
+                    break;
+                case "hidden_size":
+                    ExpectType(a, OnnxAttributeType.Int, Fail);
+                    hiddenAttr = a.I;
+                    break;
+                case "activations":
+                    ExpectType(a, OnnxAttributeType.Strings, Fail);
+                    activations = a.Strings;
+                    break;
+                case "activation_alpha" or "activation_beta":
+                    throw Fail($"attribute '{a.Name}' is not supported: only the default activations without parameters are");
+                case "clip":
+                    throw Fail($"attribute 'clip' (cell clipping at {a.F.ToString(CultureInfo.InvariantCulture)}) is not supported: PyTorch does not clip");
+                case "input_forget" when op == "LSTM":
+                    ExpectType(a, OnnxAttributeType.Int, Fail);
+                    if (a.I != 0)
+                    {
+                        throw Fail($"attribute 'input_forget' = {a.I} (coupled input and forget gates) is not supported");
+                    }
+
+                    break;
+                case "layout":
+                    ExpectType(a, OnnxAttributeType.Int, Fail);
+                    if (a.I != 0)
+                    {
+                        throw Fail($"attribute 'layout' = {a.I} (batch-major X and Y) is not supported; use layout 0 with Transpose nodes (ONNX Runtime does not run layout 1 either)");
+                    }
+
+                    break;
+                case "linear_before_reset" when op == "GRU":
+                    ExpectType(a, OnnxAttributeType.Int, Fail);
+                    linearBeforeReset = a.I switch
+                    {
+                        0 => false,
+                        1 => true,
+                        _ => throw Fail($"attribute 'linear_before_reset' = {a.I} is not 0 or 1"),
+                    };
+                    break;
+                default:
+                    throw Fail($"attribute '{a.Name}' is not an attribute of {op} this importer knows");
+            }
+        }
+
+        var cell = op switch
+        {
+            "LSTM" => CellKind.Lstm,
+            "GRU" => CellKind.Gru,
+            _ => RnnActivation(activations, directions, Fail),
+        };
+        if (op != "RNN")
+        {
+            CheckDefaultActivations(op, activations, directions, Fail);
+        }
+
+        int gates = cell.GateCount();
+        var w = Constant(n, 1, "W", constants, source, at);
+        var r = Constant(n, 2, "R", constants, source, at);
+        if (r.Dims.Count != 3 || r.Dims[0] != directions || r.Dims[2] < 1 || r.Dims[1] != gates * r.Dims[2])
+        {
+            throw Fail($"input 'R' has dims {Dims(r.Dims)}, expected (D = {directions}, {gates}·H, H)");
+        }
+
+        if (r.Dims[2] > int.MaxValue / gates / 2)
+        {
+            throw Fail($"input 'R' has dims {Dims(r.Dims)}: hidden size too large");
+        }
+
+        int hidden = (int)r.Dims[2];
+        if (hiddenAttr is long hs && hs != hidden)
+        {
+            throw Fail($"attribute 'hidden_size' = {hs} does not match input 'R' dims {Dims(r.Dims)} (H = {hidden})");
+        }
+
+        if (w.Dims.Count != 3 || w.Dims[0] != directions || w.Dims[1] != gates * hidden || w.Dims[2] < 1 || w.Dims[2] > int.MaxValue)
+        {
+            throw Fail($"input 'W' has dims {Dims(w.Dims)}, expected (D = {directions}, {gates}·H = {gates * hidden}, input size)");
+        }
+
+        double[]? b = null;
+        if (Optional(n.Inputs, 3) is not null)
+        {
+            var bt = Constant(n, 3, "B", constants, source, at);
+            if (bt.Dims.Count != 2 || bt.Dims[0] != directions || bt.Dims[1] != 2 * gates * hidden)
+            {
+                throw Fail($"input 'B' has dims {Dims(bt.Dims)}, expected (D = {directions}, 2·{gates}·H = {2 * gates * hidden})");
+            }
+
+            b = OnnxTensorData.ToDoubles(bt, source, $"{at} input 'B' ('{n.Inputs[3]}')");
+        }
+
+        foreach (int state in op == "LSTM" ? new[] { 5, 6 } : [5])
+        {
+            string? name = Optional(n.Inputs, state);
+            if (name is not null && constants.TryGetValue(name, out var init)
+                && OnnxTensorData.ToDoubles(init, source, $"{at} input '{InputName(state)}' ('{name}')").Any(v => v != 0))
+            {
+                throw Fail($"input '{InputName(state)}' ('{name}') is a non-zero constant; initial states are run inputs here (h0, c0), so feed it at run time");
+            }
+        }
+
+        return new Layer(
+            n, label, cell, directions, hidden, (int)w.Dims[2], cell == CellKind.Gru ? linearBeforeReset : true,
+            OnnxTensorData.ToDoubles(w, source, $"{at} input 'W' ('{n.Inputs[1]}')"),
+            OnnxTensorData.ToDoubles(r, source, $"{at} input 'R' ('{n.Inputs[2]}')"),
+            b);
+    }
+
+    private static OnnxTensorProto Constant(OnnxNodeProto n, int index, string input, Dictionary<string, OnnxTensorProto> constants, string source, string at)
+    {
+        string name = n.Inputs[index];
+        return constants.TryGetValue(name, out var t)
+            ? t
+            : throw InteropFormatException.Create(source, $"{at}: input '{input}' ('{name}') is not an initializer or Constant; only constant weights can be imported");
+    }
+
+    private static CellKind RnnActivation(List<string>? activations, int directions, Func<string, InteropFormatException> fail)
+    {
+        if (activations is null || activations.Count == 0)
+        {
+            return CellKind.RnnTanh;
+        }
+
+        if ((activations.Count == directions || activations.Count == 1) && activations.All(a => string.Equals(a, activations[0], StringComparison.OrdinalIgnoreCase)))
+        {
+            if (string.Equals(activations[0], "Tanh", StringComparison.OrdinalIgnoreCase))
+            {
+                return CellKind.RnnTanh;
+            }
+
+            if (string.Equals(activations[0], "Relu", StringComparison.OrdinalIgnoreCase))
+            {
+                return CellKind.RnnRelu;
+            }
+        }
+
+        throw fail($"attribute 'activations' = [{string.Join(", ", activations)}] is not supported: RNN takes Tanh or Relu, the same in every direction");
+    }
+
+    private static void CheckDefaultActivations(string op, List<string>? activations, int directions, Func<string, InteropFormatException> fail)
+    {
+        if (activations is null || activations.Count == 0)
+        {
+            return;
+        }
+
+        string[] defaults = op == "LSTM" ? ["Sigmoid", "Tanh", "Tanh"] : ["Sigmoid", "Tanh"];
+        bool ok = (activations.Count == defaults.Length || activations.Count == defaults.Length * directions)
+            && activations.Select((a, i) => string.Equals(a, defaults[i % defaults.Length], StringComparison.OrdinalIgnoreCase)).All(x => x);
+        if (!ok)
+        {
+            throw fail($"attribute 'activations' = [{string.Join(", ", activations)}] is not supported: {op} takes only the default ({string.Join(", ", defaults)}) per direction");
+        }
+    }
+
+    private static void ExpectType(OnnxAttributeProto a, OnnxAttributeType expected, Func<string, InteropFormatException> fail)
+    {
+        // Type 0 (UNDEFINED) appears in models from before IR version 3 wrote it; the field read decides then.
+        if (a.Type != OnnxAttributeType.Undefined && a.Type != expected)
+        {
+            throw fail($"attribute '{a.Name}' has type {a.Type.ToString().ToUpperInvariant()}, expected {expected.ToString().ToUpperInvariant()}");
+        }
+    }
+
+    /// <summary>Follows shape-only producers back from <paramref name="value"/>, counting (1, 0, 2) transposes.</summary>
+    private static string Trace(string value, Dictionary<string, OnnxNodeProto> producers, out int batchSwaps)
+    {
+        batchSwaps = 0;
+        for (int hops = 0; hops < 64 && producers.TryGetValue(value, out var n) && ShapeOps.Contains(n.OpType) && n.Inputs.Count > 0; hops++)
+        {
+            if (n.OpType == "Transpose" && n.Attributes.FirstOrDefault(a => a.Name == "perm") is { } perm && perm.Ints.SequenceEqual([1L, 0L, 2L]))
+            {
+                batchSwaps++;
+            }
+
+            value = n.Inputs[0];
+        }
+
+        return value;
+    }
+
+    private static string InputName(int index) => index switch
+    {
+        4 => "sequence_lens",
+        5 => "initial_h",
+        6 => "initial_c",
+        _ => index.ToString(CultureInfo.InvariantCulture),
+    };
+
+    private static string? Optional(List<string> names, int index) => index < names.Count && names[index].Length > 0 ? names[index] : null;
+
+    private static string DirectionName(int directions) => directions == 2 ? "bidirectional" : "forward";
+
+    private static string Describe(Layer l) => l.Cell.Name();
+
+    private static string Dims(IEnumerable<long> dims) => "(" + string.Join(", ", dims) + ")";
+
+    private static OnnxValueDescription Describe(OnnxValueInfoProto v) => new(
+        v.Name,
+        v.ElemType == 0 ? "unknown" : OnnxTensorData.TypeName(v.ElemType),
+        v.Dims?.Select(d => d.Value?.ToString(CultureInfo.InvariantCulture) ?? d.Param ?? "?").ToList() ?? []);
+}
