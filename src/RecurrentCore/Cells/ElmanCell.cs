@@ -10,10 +10,14 @@ internal static class ElmanCell
     /// <summary><paramref name="a"/> holds W_ih x + b_ih + b_hh and receives the recurrent term; inactive rows keep hPrev.</summary>
     public static void Forward(
         LayerWeights w, int batch, Span<float> a, ReadOnlySpan<float> hPrev, Span<float> h, RnnNonlinearity nonlinearity,
-        ReadOnlySpan<byte> active, KernelVariant variant)
+        ReadOnlySpan<byte> active, KernelVariant variant, bool addRecurrent = true)
     {
         int hs = w.HiddenSize;
-        w.Recurrent(batch, hPrev, a, accumulate: true, variant);
+        if (addRecurrent)
+        {
+            w.Recurrent(batch, hPrev, a, accumulate: true, variant);
+        }
+
         ElmanGates.Forward(batch, hs, a, hs, [], h, hs, nonlinearity, variant);
         if (!active.IsEmpty)
         {

@@ -16,10 +16,14 @@ internal static class LstmCell
     /// </summary>
     public static void Forward(
         LayerWeights w, int batch, Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c,
-        Span<float> tanhC, bool training, ReadOnlySpan<byte> active, KernelVariant variant)
+        Span<float> tanhC, bool training, ReadOnlySpan<byte> active, KernelVariant variant, bool addRecurrent = true)
     {
         int hs = w.HiddenSize;
-        w.Recurrent(batch, hPrev, gates, accumulate: true, variant);
+        if (addRecurrent)
+        {
+            w.Recurrent(batch, hPrev, gates, accumulate: true, variant);
+        }
+
         LstmGates.Forward(batch, hs, gates, 4 * hs, [], cPrev, hs, c, hs, h, hs, tanhC, hs, training, variant);
         if (!active.IsEmpty)
         {

@@ -21,6 +21,7 @@ internal sealed class LayerWeights
         BiasIh = biasIh;
         BiasHh = biasHh;
         PackedIh = PackedMatrix.Pack(weightIh, gh, inputSize, variant);
+        StepWeightsT = new float[(inputSize + hiddenSize) * gh];
         PackedHh = PackedMatrix.Pack(weightHh, gh, hiddenSize, variant);
         if (biasIh is null || biasHh is null)
         {
@@ -52,6 +53,8 @@ internal sealed class LayerWeights
     {
         PackedIh.Repack(WeightIh);
         PackedHh.Repack(WeightHh);
+        Transpose(WeightIh, GateRows, InputSize, StepWeightsT.AsSpan(0, InputSize * GateRows));
+        Transpose(WeightHh, GateRows, HiddenSize, StepWeightsT.AsSpan(InputSize * GateRows));
         if (_foldBiases)
         {
             for (int j = 0; j < GateRows; j++)
@@ -80,6 +83,15 @@ internal sealed class LayerWeights
 
     public PackedMatrix PackedIh { get; }
 
+    /// <summary>
+    /// [W_ihᵀ; W_hhᵀ], ((In + H) × G·H) row-major: for one row (B = 1) the gates are one column-blocked GEMV over the
+    /// concatenated [x; h], which keeps every output in registers and needs no horizontal sums however small H is.
+    /// </summary>
+    public float[] StepWeightsT { get; }
+
+    /// <summary>W_hhᵀ, (H × G·H): the lower rows of <see cref="StepWeightsT"/>.</summary>
+    public ReadOnlySpan<float> WeightHhT => StepWeightsT.AsSpan(InputSize * GateRows);
+
     public PackedMatrix PackedHh { get; }
 
     /// <summary>Added by the input projection: b_ih + b_hh (LSTM, RNN), b_ih (GRU), or empty.</summary>
@@ -93,7 +105,7 @@ internal sealed class LayerWeights
     {
         if (batch == 1)
         {
-            Gemv.Multiply(WeightHh, GateRows, HiddenSize, hPrev, gates, accumulate, variant);
+            Gemv.MultiplyTransposed(WeightHhT, HiddenSize, GateRows, hPrev, gates, accumulate, variant);
         }
         else
         {
@@ -111,6 +123,17 @@ internal sealed class LayerWeights
         else
         {
             Gemm.MultiplyNotTransposed(dGates, WeightHh, batch, GateRows, HiddenSize, dhPrev, accumulate, variant);
+        }
+    }
+
+    private static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                dst[(c * rows) + r] = src[(r * cols) + c];
+            }
         }
     }
 }

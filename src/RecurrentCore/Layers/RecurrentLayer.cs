@@ -148,6 +148,13 @@ public sealed class RecurrentLayer
 
     private static RecurrentLayer FromArrays(RecurrentConfig config, Func<int, int, ParameterKind, float[]> get, KernelVariant? variant)
     {
+        if (!config.LinearBeforeReset)
+        {
+            throw new ArgumentException(
+                "a GRU with linear_before_reset = 0 (reset applied before W_hn) runs on the reference path only; RecurrentLayer implements PyTorch's linear_before_reset = 1",
+                nameof(config));
+        }
+
         var v = variant ?? KernelCatalog.Active;
         if (!KernelCatalog.IsSupported(v))
         {

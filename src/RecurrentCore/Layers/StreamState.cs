@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using RecurrentCore.Cells;
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Gates;
@@ -18,6 +17,7 @@ public sealed class StreamState
     private readonly float[] _c;     // (L, B, H), LSTM
     private readonly float[] _gates; // (B, G·H)
     private readonly float[] _gh;    // (B, G·H), GRU
+    private readonly float[] _z;     // [x; h] for one row, the fused GEMV's input
 
     internal StreamState(RecurrentLayer layer, int batch)
     {
@@ -36,6 +36,7 @@ public sealed class StreamState
         _c = cfg.Cell == CellKind.Lstm ? new float[_h.Length] : [];
         _gates = new float[batch * gh];
         _gh = cfg.Cell == CellKind.Gru ? new float[batch * gh] : [];
+        _z = new float[Math.Max(cfg.InputSize, cfg.HiddenSize) + cfg.HiddenSize];
     }
 
     /// <summary>The layer these streams run through.</summary>
@@ -105,13 +106,28 @@ public sealed class StreamState
             {
                 var w = _layer.Weights(l, 0);
                 var hl = _h.AsSpan(l * b * h, b * h);
-                if (b == 1)
+                bool fused = b == 1 && cfg.Cell != CellKind.Gru;
+                if (fused)
                 {
-                    Gemv.Multiply(w.WeightIh, gh, w.InputSize, input, gates, accumulate: false, variant);
+                    // One column-blocked GEMV over [W_ihᵀ; W_hhᵀ] and [x; h], starting from the folded bias.
+                    int inSize = w.InputSize;
+                    input.CopyTo(_z);
+                    hl.CopyTo(_z.AsSpan(inSize));
                     if (w.ProjectionBias.Length != 0)
                     {
-                        TensorPrimitives.Add(gates, w.ProjectionBias, gates);
+                        w.ProjectionBias.CopyTo(gates);
                     }
+
+                    Gemv.MultiplyTransposed(w.StepWeightsT, inSize + h, gh, _z.AsSpan(0, inSize + h), gates, accumulate: w.ProjectionBias.Length != 0, variant);
+                }
+                else if (b == 1)
+                {
+                    if (w.ProjectionBias.Length != 0)
+                    {
+                        w.ProjectionBias.CopyTo(gates);
+                    }
+
+                    Gemv.MultiplyTransposed(w.StepWeightsT.AsSpan(0, w.InputSize * gh), w.InputSize, gh, input, gates, accumulate: w.ProjectionBias.Length != 0, variant);
                 }
                 else
                 {
@@ -124,13 +140,13 @@ public sealed class StreamState
                 {
                     case CellKind.Lstm:
                         var cl = _c.AsSpan(l * b * h, b * h);
-                        LstmCell.Forward(w, b, gates, hl, cl, hl, cl, default, training: false, default, variant);
+                        LstmCell.Forward(w, b, gates, hl, cl, hl, cl, default, training: false, default, variant, addRecurrent: !fused);
                         break;
                     case CellKind.Gru:
                         GruCell.Forward(w, b, gates, _gh.AsSpan(0, b * gh), hl, hl, training: false, default, variant);
                         break;
                     default:
-                        ElmanCell.Forward(w, b, gates, hl, hl, cfg.Cell == CellKind.RnnRelu ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh, default, variant);
+                        ElmanCell.Forward(w, b, gates, hl, hl, cfg.Cell == CellKind.RnnRelu ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh, default, variant, addRecurrent: !fused);
                         break;
                 }
 
