@@ -25,7 +25,7 @@ internal sealed record BenchResult(long Iterations, double MedianNs, double P99N
 /// seconds. Each sample times a group of iterations long enough (≥ 2 µs) for the clock's own cost to vanish; the
 /// median and 99th percentile are over samples, divided by the group size.
 /// </summary>
-internal sealed class BenchScenario
+internal sealed class BenchScenario : IDisposable
 {
     private readonly RecurrentLayer _layer;
     private readonly BenchMode _mode;
@@ -35,7 +35,7 @@ internal sealed class BenchScenario
     private readonly RecurrentGradients? _grads;
     private readonly StreamState? _stream;
 
-    public BenchScenario(RecurrentConfig config, BenchMode mode, int seqLen, int batch, int seed = 42)
+    public BenchScenario(RecurrentConfig config, BenchMode mode, int seqLen, int batch, int threads = 1, int seed = 42)
     {
         _mode = mode;
         _seqLen = mode == BenchMode.Step ? 1 : seqLen;
@@ -64,14 +64,16 @@ internal sealed class BenchScenario
                 _stream = _layer.CreateStream(batch);
                 break;
             case BenchMode.Train:
-                _workspace = _layer.CreateWorkspace(seqLen, batch, training: true);
+                _workspace = _layer.CreateWorkspace(seqLen, batch, training: true, threads: threads);
                 _grads = new RecurrentGradients(config);
                 break;
             default:
-                _workspace = _layer.CreateWorkspace(seqLen, batch);
+                _workspace = _layer.CreateWorkspace(seqLen, batch, threads: threads);
                 break;
         }
     }
+
+    public void Dispose() => _workspace?.Dispose();
 
     public string Kernel => Kernels.KernelCatalog.Name(_layer.Variant);
 

@@ -80,7 +80,12 @@ public sealed class RecurrentLayer
     /// <param name="maxSeqLen">Longest T.</param>
     /// <param name="maxBatch">Largest B.</param>
     /// <param name="training">Whether forward keeps what <see cref="Backward"/> needs.</param>
-    public RecurrentWorkspace CreateWorkspace(int maxSeqLen, int maxBatch, bool training = false) => new(this, maxSeqLen, maxBatch, training);
+    /// <param name="threads">
+    /// Threads a call may use (1: the caller only). Batch rows are split among them (at least two rows each), and the
+    /// input projection and input gradient by rows; results are bitwise identical whatever the count. A workspace
+    /// with more than one thread owns background threads: dispose it.
+    /// </param>
+    public RecurrentWorkspace CreateWorkspace(int maxSeqLen, int maxBatch, bool training = false, int threads = 1) => new(this, maxSeqLen, maxBatch, training, threads);
 
     /// <summary>A streaming state for <paramref name="batch"/> independent streams (unidirectional layers only).</summary>
     /// <exception cref="InvalidOperationException">The layer is bidirectional: its reverse direction needs the whole sequence.</exception>

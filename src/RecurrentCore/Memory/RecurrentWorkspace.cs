@@ -9,7 +9,7 @@ namespace RecurrentCore.Memory;
 /// the explicit <see cref="EnsureCapacity"/>. A training workspace also keeps what backward needs
 /// (the last forward's gates, states and inputs). Not thread-safe: one workspace per concurrent caller.
 /// </summary>
-public sealed class RecurrentWorkspace
+public sealed class RecurrentWorkspace : IDisposable
 {
     private float[] _block = [];
     private byte[] _active = [];
@@ -17,16 +17,31 @@ public sealed class RecurrentWorkspace
 
     // Named views (see Layout for their shapes).
     private Segment _x, _ghStep, _dA, _dB, _dGi, _dGh;
+    private Segment _h0, _c0, _hn, _cn, _gradHN, _gradCN, _gradH0, _gradC0;
     private Segment[] _stateH = [], _stateC = [], _dh = [], _dc = [];
     private Segment[] _layerOut = [];
     private Segment[] _gates = [], _gh = [], _hPrev = [], _cPrev = [], _tanhC = [];
 
-    internal RecurrentWorkspace(RecurrentLayer layer, int maxSeqLen, int maxBatch, bool training)
+    internal RecurrentWorkspace(RecurrentLayer layer, int maxSeqLen, int maxBatch, bool training, int threads)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Layer = layer;
         Training = training;
+        Threads = threads;
         Allocate(maxSeqLen, maxBatch);
+        Pool = threads > 1 ? new Threading.WorkerPool(threads) : null;
+        Pass = new Sequence.SequencePass(this);
     }
+
+    /// <summary>
+    /// Threads a call may use (the caller's included): batch rows are split among them, and the input projection and
+    /// input gradient by rows; every row is computed the same way whatever the count, so results are bitwise identical.
+    /// </summary>
+    public int Threads { get; }
+
+    internal Threading.WorkerPool? Pool { get; }
+
+    internal Sequence.SequencePass Pass { get; }
 
     /// <summary>The layer this workspace was sized for.</summary>
     public RecurrentLayer Layer { get; }
@@ -79,6 +94,25 @@ public sealed class RecurrentWorkspace
 
     internal Span<byte> Active => _active.AsSpan(0, Batch);
 
+    internal Span<float> H0(int count) => _h0.Of(_block, count);
+
+    internal Span<float> C0(int count) => _c0.Of(_block, count);
+
+    internal Span<float> HN(int count) => _hn.Of(_block, count);
+
+    internal Span<float> CN(int count) => _cn.Of(_block, count);
+
+    internal Span<float> GradHN(int count) => _gradHN.Of(_block, count);
+
+    internal Span<float> GradCN(int count) => _gradCN.Of(_block, count);
+
+    internal Span<float> GradH0(int count) => _gradH0.Of(_block, count);
+
+    internal Span<float> GradC0(int count) => _gradC0.Of(_block, count);
+
+    /// <summary>Stops the worker threads of a multi-threaded workspace; a single-threaded one holds none.</summary>
+    public void Dispose() => Pool?.Dispose();
+
     internal Span<float> X(int count) => _x.Of(_block, count);
 
     internal Span<float> GhStep(int count) => _ghStep.Of(_block, count);
@@ -94,6 +128,12 @@ public sealed class RecurrentWorkspace
     internal Span<float> GradA(int count) => _dA.Of(_block, count);
 
     internal Span<float> GradB(int count) => _dB.Of(_block, count);
+
+    /// <summary>dL/d(layer l's output), time-major: the two gradient buffers alternate going down the layers.</summary>
+    internal Span<float> OutputGradientSource(int layer, int count) => ((Layer.Config.NumLayers - 1 - layer) & 1) == 0 ? GradA(count) : GradB(count);
+
+    /// <summary>dL/d(layer l's input), time-major: the buffer the layer below reads as its output gradient.</summary>
+    internal Span<float> InputGradientTarget(int layer, int count) => ((Layer.Config.NumLayers - 1 - layer) & 1) == 0 ? GradB(count) : GradA(count);
 
     internal Span<float> GradGi(int count) => _dGi.Of(_block, count);
 
@@ -128,6 +168,11 @@ public sealed class RecurrentWorkspace
         _stateH = [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)];
         _stateC = lstm ? [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)] : [default, default];
         _ghStep = layout.Add(gru ? (long)maxBatch * gh : 0);   // inference: W_hh h for one step
+        long states = (long)slots * maxBatch * h;               // (L·D, B, H)
+        _h0 = layout.Add(states);
+        _c0 = layout.Add(lstm ? states : 0);
+        _hn = layout.Add(states);
+        _cn = layout.Add(lstm ? states : 0);
         if (Training)
         {
             _layerOut = new Segment[cfg.NumLayers];
@@ -155,6 +200,10 @@ public sealed class RecurrentWorkspace
             _dGi = layout.Add(rows * gh);                       // (T, B, G·H) pre-activation gradients
             _dGh = layout.Add(gru ? rows * gh : 0);
             _dh = [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)];
+            _gradHN = layout.Add(states);
+            _gradCN = layout.Add(lstm ? states : 0);
+            _gradH0 = layout.Add(states);
+            _gradC0 = layout.Add(lstm ? states : 0);
             _dc = lstm ? [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)] : [default, default];
         }
         else

@@ -1,7 +1,5 @@
 using System.Numerics.Tensors;
-using RecurrentCore.Cells;
 using RecurrentCore.Kernels;
-using RecurrentCore.Kernels.Gates;
 using RecurrentCore.Layers;
 using RecurrentCore.Memory;
 
@@ -11,7 +9,9 @@ namespace RecurrentCore.Sequence;
 /// The time loop of a <see cref="RecurrentLayer"/>: per layer and direction, one GEMM projects the whole sequence's
 /// inputs, then each step runs the recurrent product and one fused gate pass (<see cref="Cells"/>). Backward walks the
 /// steps in reverse with the fused gate backward, then forms the weight gradients as a few large GEMMs over all steps.
-/// Inside, everything is time-major (T, B, ·); batch-first data is transposed at the boundary.
+/// Inside, everything is time-major (T, B, ·) in the workspace; the caller's data is copied in (transposed when
+/// batch-first) and the results copied out, which is also what lets <see cref="SequencePass"/> split the work across
+/// threads.
 /// Variable lengths: at time t a row is active when t &lt; length; an inactive row keeps its state and outputs 0, which
 /// gives pack_padded_sequence semantics for both directions (the reverse direction's state stays h0 until its start).
 /// </summary>
@@ -26,9 +26,8 @@ internal static class SequenceRunner
         ArgumentOutOfRangeException.ThrowIfLessThan(seqLen, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         ws.Require(layer, seqLen, batch);
-        int rows = seqLen * batch, h = cfg.HiddenSize, d = cfg.NumDirections, dh = cfg.OutputSize, gh = cfg.GateCount * h;
-        int states = cfg.NumLayers * d * batch * h;
-        bool lstm = cfg.Cell == CellKind.Lstm;
+        int rows = seqLen * batch, dh = cfg.OutputSize;
+        int states = cfg.NumLayers * cfg.NumDirections * batch * cfg.HiddenSize;
         Need(input.Length, (long)rows * cfg.InputSize, nameof(input));
         Need(output.Length, (long)rows * dh, nameof(output));
         Optional(hN.Length, states, nameof(hN));
@@ -38,112 +37,35 @@ internal static class SequenceRunner
         SetLengths(ws, lengths, seqLen, batch);
         ws.HasForward = false;
 
-        // Layer 0's input, time-major: the caller's span when usable as is, else a copy (batch-first, padding to zero,
-        // or kept for backward).
-        ReadOnlySpan<float> x0 = input;
-        if (cfg.BatchFirst || ws.HasLengths || ws.Training)
+        var x = ws.X(rows * cfg.InputSize);
+        if (cfg.BatchFirst)
         {
-            var x = ws.X(rows * cfg.InputSize);
-            if (cfg.BatchFirst)
-            {
-                Transpose(input, batch, seqLen, cfg.InputSize, x);
-            }
-            else
-            {
-                input.CopyTo(x);
-            }
-
-            if (ws.HasLengths)
-            {
-                ZeroPadding(ws, x, seqLen, cfg.InputSize);
-            }
-
-            x0 = x;
+            Transpose(input, batch, seqLen, cfg.InputSize, x);
+        }
+        else
+        {
+            input.CopyTo(x);
         }
 
-        var variant = layer.Variant;
-        var nonlinearity = cfg.Cell == CellKind.RnnRelu ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh;
+        if (ws.HasLengths)
+        {
+            // Padding never reaches the math (and a NaN there could not leak into dW_ih through 0·NaN).
+            ZeroPadding(ws, x, seqLen, cfg.InputSize);
+        }
+
+        CopyOrClear(h0, ws.H0(states));
+        if (cfg.Cell == CellKind.Lstm)
+        {
+            CopyOrClear(c0, ws.C0(states));
+        }
+
+        var pass = ws.Pass;
         for (int l = 0; l < cfg.NumLayers; l++)
         {
-            int inSize = cfg.LayerInputSize(l);
-            ReadOnlySpan<float> layerIn = l == 0 ? x0 : ws.LayerOut(l - 1, rows * dh);
-            var layerOut = ws.LayerOut(l, rows * dh);
-            for (int dir = 0; dir < d; dir++)
+            for (int dir = 0; dir < cfg.NumDirections; dir++)
             {
-                int slot = (l * d) + dir;
-                var w = layer.Weights(l, dir);
-                var proj = ws.Gates(slot, rows * gh);
-                Gemm.Multiply(layerIn, rows, w.PackedIh, w.ProjectionBias, proj, accumulate: false);
-
-                var hCur = ws.StateH(0, batch * h);
-                var hNew = ws.StateH(1, batch * h);
-                var cCur = lstm ? ws.StateC(0, batch * h) : default;
-                var cNew = lstm ? ws.StateC(1, batch * h) : default;
-                InitialState(h0, slot, batch * h, hCur);
-                if (lstm)
-                {
-                    InitialState(c0, slot, batch * h, cCur);
-                }
-
-                for (int s = 0; s < seqLen; s++)
-                {
-                    int t = dir == 0 ? s : seqLen - 1 - s;
-                    var mask = Mask(ws, t);
-                    var gates = proj.Slice(t * batch * gh, batch * gh);
-                    if (ws.Training)
-                    {
-                        hCur.CopyTo(ws.HPrev(slot, rows * h).Slice(t * batch * h, batch * h));
-                        if (lstm)
-                        {
-                            cCur.CopyTo(ws.CPrev(slot, rows * h).Slice(t * batch * h, batch * h));
-                        }
-                    }
-
-                    switch (cfg.Cell)
-                    {
-                        case CellKind.Lstm:
-                            var tanhC = ws.Training ? ws.TanhC(slot, rows * h).Slice(t * batch * h, batch * h) : default;
-                            LstmCell.Forward(w, batch, gates, hCur, cCur, hNew, cNew, tanhC, ws.Training, mask, variant);
-                            break;
-                        case CellKind.Gru:
-                            var ghStep = ws.Training ? ws.Gh(slot, rows * gh).Slice(t * batch * gh, batch * gh) : ws.GhStep(batch * gh);
-                            GruCell.Forward(w, batch, gates, ghStep, hCur, hNew, ws.Training, mask, variant);
-                            break;
-                        default:
-                            ElmanCell.Forward(w, batch, gates, hCur, hNew, nonlinearity, mask, variant);
-                            break;
-                    }
-
-                    // The output row: h for active rows, 0 past a sequence's end.
-                    for (int b = 0; b < batch; b++)
-                    {
-                        var dst = layerOut.Slice((((t * batch) + b) * dh) + (dir * h), h);
-                        if (mask.IsEmpty || mask[b] != 0)
-                        {
-                            hNew.Slice(b * h, h).CopyTo(dst);
-                        }
-                        else
-                        {
-                            dst.Clear();
-                        }
-                    }
-
-                    Swap(ref hCur, ref hNew);
-                    if (lstm)
-                    {
-                        Swap(ref cCur, ref cNew);
-                    }
-                }
-
-                if (!hN.IsEmpty)
-                {
-                    hCur.CopyTo(hN.Slice(slot * batch * h, batch * h));
-                }
-
-                if (!cN.IsEmpty)
-                {
-                    cCur.CopyTo(cN.Slice(slot * batch * h, batch * h));
-                }
+                pass.Project(layer, l, dir, seqLen, batch);
+                pass.ForwardSteps(layer, l, dir, seqLen, batch);
             }
         }
 
@@ -155,6 +77,16 @@ internal static class SequenceRunner
         else
         {
             last.CopyTo(output);
+        }
+
+        if (!hN.IsEmpty)
+        {
+            ws.HN(states).CopyTo(hN);
+        }
+
+        if (!cN.IsEmpty)
+        {
+            ws.CN(states).CopyTo(cN);
         }
 
         ws.HasForward = ws.Training;
@@ -199,9 +131,7 @@ internal static class SequenceRunner
         CellState(cfg, gradC0.Length, states, nameof(gradC0));
 
         var variant = layer.Variant;
-        var nonlinearity = cfg.Cell == CellKind.RnnRelu ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh;
-        // dOut: dL/d(this layer's output), time-major; dIn: dL/d(this layer's input). They alternate going down.
-        Span<float> dOut = ws.GradA(rows * dh);
+        var dOut = ws.OutputGradientSource(cfg.NumLayers - 1, rows * dh);
         if (cfg.BatchFirst)
         {
             Transpose(gradOutput, batch, seqLen, dh, dOut);
@@ -211,85 +141,28 @@ internal static class SequenceRunner
             gradOutput.CopyTo(dOut);
         }
 
-        bool outInA = true;
+        CopyOrClear(gradHN, ws.GradHN(states));
+        if (lstm)
+        {
+            CopyOrClear(gradCN, ws.GradCN(states));
+        }
+
+        var pass = ws.Pass;
         for (int l = cfg.NumLayers - 1; l >= 0; l--)
         {
             int inSize = cfg.LayerInputSize(l);
             ReadOnlySpan<float> layerIn = l == 0 ? ws.X(rows * cfg.InputSize) : ws.LayerOut(l - 1, rows * dh);
-            ReadOnlySpan<float> layerOut = ws.LayerOut(l, rows * dh);
             bool needInputGrad = l > 0 || !gradInput.IsEmpty;
-            var dIn = outInA ? ws.GradB(rows * inSize) : ws.GradA(rows * inSize);
             for (int dir = 0; dir < d; dir++)
             {
-                int slot = (l * d) + dir;
-                var w = layer.Weights(l, dir);
-                var dGi = ws.GradGi(rows * gh);
-                var dGh = gru ? ws.GradGh(rows * gh) : dGi;
-                var gates = ws.Gates(slot, rows * gh);
-                var hPrev = ws.HPrev(slot, rows * h);
-                var dhCur = ws.Dh(0, batch * h);
-                var dhNew = ws.Dh(1, batch * h);
-                var dcCur = lstm ? ws.Dc(0, batch * h) : default;
-                var dcNew = lstm ? ws.Dc(1, batch * h) : default;
-                InitialState(gradHN, slot, batch * h, dhCur);
-                if (lstm)
-                {
-                    InitialState(gradCN, slot, batch * h, dcCur);
-                }
-
-                for (int s = seqLen - 1; s >= 0; s--)
-                {
-                    int t = dir == 0 ? s : seqLen - 1 - s;
-                    var mask = Mask(ws, t);
-                    // dh += dL/d(output at t) for rows whose output exists (padded outputs are constant 0).
-                    for (int b = 0; b < batch; b++)
-                    {
-                        if (mask.IsEmpty || mask[b] != 0)
-                        {
-                            TensorPrimitives.Add(dhCur.Slice(b * h, h), dOut.Slice((((t * batch) + b) * dh) + (dir * h), h), dhCur.Slice(b * h, h));
-                        }
-                    }
-
-                    int at = t * batch;
-                    var gatesT = gates.Slice(at * gh, batch * gh);
-                    var dGiT = dGi.Slice(at * gh, batch * gh);
-                    switch (cfg.Cell)
-                    {
-                        case CellKind.Lstm:
-                            LstmCell.Backward(
-                                w, batch, gatesT, ws.CPrev(slot, rows * h).Slice(at * h, batch * h), ws.TanhC(slot, rows * h).Slice(at * h, batch * h),
-                                dhCur, dcCur, dGiT, dhNew, dcNew, mask, variant);
-                            break;
-                        case CellKind.Gru:
-                            GruCell.Backward(
-                                w, batch, gatesT, ws.Gh(slot, rows * gh).Slice(at * gh, batch * gh), hPrev.Slice(at * h, batch * h), dhCur,
-                                dGiT, dGh.Slice(at * gh, batch * gh), dhNew, mask, variant);
-                            break;
-                        default:
-                            ElmanCell.Backward(w, batch, layerOut[((at * dh) + (dir * h))..], dh, dhCur, dGiT, dhNew, nonlinearity, mask, variant);
-                            break;
-                    }
-
-                    Swap(ref dhCur, ref dhNew);
-                    if (lstm)
-                    {
-                        Swap(ref dcCur, ref dcNew);
-                    }
-                }
-
-                if (!gradH0.IsEmpty)
-                {
-                    dhCur.CopyTo(gradH0.Slice(slot * batch * h, batch * h));
-                }
-
-                if (!gradC0.IsEmpty)
-                {
-                    dcCur.CopyTo(gradC0.Slice(slot * batch * h, batch * h));
-                }
+                pass.BackwardSteps(layer, l, dir, seqLen, batch);
 
                 // Weight gradients as GEMMs over all T·B steps: dW_ih += dGiᵀ·X, dW_hh += dGhᵀ·H_prev, db += Σ rows.
+                int slot = (l * d) + dir;
+                var dGi = ws.GradGi(rows * gh);
+                var dGh = gru ? ws.GradGh(rows * gh) : dGi;
                 Gemm.MultiplyTransposedA(dGi, layerIn, rows, gh, inSize, grads[l, dir, ParameterKind.WeightIh], accumulate: true, variant);
-                Gemm.MultiplyTransposedA(dGh, hPrev, rows, gh, h, grads[l, dir, ParameterKind.WeightHh], accumulate: true, variant);
+                Gemm.MultiplyTransposedA(dGh, ws.HPrev(slot, rows * h), rows, gh, h, grads[l, dir, ParameterKind.WeightHh], accumulate: true, variant);
                 if (cfg.Bias)
                 {
                     SumRows(dGi, rows, gh, grads[l, dir, ParameterKind.BiasIh]);
@@ -298,52 +171,39 @@ internal static class SequenceRunner
 
                 if (needInputGrad)
                 {
-                    Gemm.MultiplyNotTransposed(dGi, w.WeightIh, rows, gh, inSize, dIn, accumulate: dir > 0, variant);
+                    pass.InputGradient(layer, l, dir, seqLen, batch);
                 }
             }
-
-            dOut = dIn;
-            outInA = !outInA;
         }
 
         if (!gradInput.IsEmpty)
         {
+            var dx = ws.InputGradientTarget(0, rows * cfg.InputSize);
             if (cfg.BatchFirst)
             {
-                Transpose(dOut, seqLen, batch, cfg.InputSize, gradInput);
+                Transpose(dx, seqLen, batch, cfg.InputSize, gradInput);
             }
             else
             {
-                dOut.CopyTo(gradInput);
+                dx.CopyTo(gradInput);
             }
+        }
+
+        if (!gradH0.IsEmpty)
+        {
+            ws.GradH0(states).CopyTo(gradH0);
+        }
+
+        if (!gradC0.IsEmpty)
+        {
+            ws.GradC0(states).CopyTo(gradC0);
         }
     }
 
     /// <summary>Whether two configurations have the same parameter tensors (batch-first is a layout, not a parameter).</summary>
     private static bool SameParameters(RecurrentConfig a, RecurrentConfig b) =>
         a.Cell == b.Cell && a.InputSize == b.InputSize && a.HiddenSize == b.HiddenSize && a.NumLayers == b.NumLayers &&
-        a.Bias == b.Bias && a.Bidirectional == b.Bidirectional;
-
-    /// <summary>The active-row mask at time t, or empty when every row is active (no lengths, or t below the shortest).</summary>
-    private static ReadOnlySpan<byte> Mask(RecurrentWorkspace ws, int t)
-    {
-        if (!ws.HasLengths)
-        {
-            return default;
-        }
-
-        var lengths = ws.Lengths;
-        var active = ws.Active;
-        bool all = true;
-        for (int b = 0; b < lengths.Length; b++)
-        {
-            bool on = t < lengths[b];
-            active[b] = on ? (byte)1 : (byte)0;
-            all &= on;
-        }
-
-        return all ? default : active;
-    }
+        a.Bias == b.Bias && a.Bidirectional == b.Bidirectional && a.LinearBeforeReset == b.LinearBeforeReset;
 
     private static void SetLengths(RecurrentWorkspace ws, ReadOnlySpan<int> lengths, int seqLen, int batch)
     {
@@ -389,15 +249,15 @@ internal static class SequenceRunner
         }
     }
 
-    private static void InitialState(ReadOnlySpan<float> all, int slot, int count, Span<float> dst)
+    private static void CopyOrClear(ReadOnlySpan<float> src, Span<float> dst)
     {
-        if (all.IsEmpty)
+        if (src.IsEmpty)
         {
             dst.Clear();
         }
         else
         {
-            all.Slice(slot * count, count).CopyTo(dst);
+            src.CopyTo(dst);
         }
     }
 
@@ -419,13 +279,6 @@ internal static class SequenceRunner
                 src.Slice(((i * b) + j) * features, features).CopyTo(dst.Slice(((j * a) + i) * features, features));
             }
         }
-    }
-
-    private static void Swap(ref Span<float> a, ref Span<float> b)
-    {
-        var t = a;
-        a = b;
-        b = t;
     }
 
     private static void Need(int actual, long expected, string name)
