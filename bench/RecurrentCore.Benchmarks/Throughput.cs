@@ -84,7 +84,7 @@ internal class ShortConfig : ManualConfig
 internal sealed class LongOperationConfig : ShortConfig
 {
     public LongOperationConfig()
-        : base(warmup: 1, iterations: 5, singleInvocation: true)
+        : base(warmup: 2, iterations: 5, singleInvocation: true)
     {
     }
 }

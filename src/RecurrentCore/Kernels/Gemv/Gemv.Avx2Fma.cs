@@ -8,6 +8,7 @@ namespace RecurrentCore.Kernels;
 /// re-reads the last full vector with the already-counted lanes masked to zero, so no read passes a row's end.</summary>
 internal static unsafe class GemvAvx2Fma
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         const int N = 8;
@@ -94,6 +95,7 @@ internal static unsafe class GemvAvx2Fma
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         const int N = 8;
@@ -183,6 +185,7 @@ internal static unsafe class GemvAvx2Fma
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyNarrow(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         for (int r = 0; r < rows; r++)
@@ -198,6 +201,7 @@ internal static unsafe class GemvAvx2Fma
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyTransposedNarrow(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         for (int c = 0; c < cols; c++)

@@ -9,6 +9,7 @@ namespace RecurrentCore.Kernels;
 /// re-reads the last full vector with the already-counted lanes masked to zero, so no read passes a row's end.</summary>
 internal static unsafe class GemvAvx512
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         const int N = 16;
@@ -95,6 +96,7 @@ internal static unsafe class GemvAvx512
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         const int N = 16;
@@ -184,6 +186,7 @@ internal static unsafe class GemvAvx512
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyNarrow(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         for (int r = 0; r < rows; r++)
@@ -199,6 +202,7 @@ internal static unsafe class GemvAvx512
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyTransposedNarrow(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         for (int c = 0; c < cols; c++)
