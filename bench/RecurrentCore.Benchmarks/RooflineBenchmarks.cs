@@ -24,6 +24,7 @@ public class RooflineFmaBenchmarks
     }
 
     [Benchmark]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Fma128()
     {
         if (!Fma.IsSupported)
@@ -45,6 +46,7 @@ public class RooflineFmaBenchmarks
     }
 
     [Benchmark]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Fma256()
     {
         if (!Fma.IsSupported)
@@ -66,6 +68,7 @@ public class RooflineFmaBenchmarks
     }
 
     [Benchmark]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float Fma512()
     {
         if (!Avx512F.IsSupported)
@@ -126,7 +129,7 @@ public unsafe class RooflineReadBenchmarks
         return Read256(_buffer, _floats);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float Read512(float* p, nint n)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -139,7 +142,7 @@ public unsafe class RooflineReadBenchmarks
         return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float Read256(float* p, nint n)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
