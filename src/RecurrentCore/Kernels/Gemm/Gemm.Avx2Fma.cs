@@ -32,6 +32,7 @@ internal readonly unsafe struct GemmAvx2Fma : IGemmKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TR>(float* ap, float* b, nint bStride, int depth, float* c, nint cStride, int lo, int hi, StoreMode mode, float* bias)
         where TR : struct, IRowCount
     {
@@ -174,7 +175,7 @@ internal readonly unsafe struct GemmAvx2Fma : IGemmKernel
     }
 
     /// <summary>Stores lanes <c>lo ≤ j &lt; hi</c> only, with the same arithmetic as <see cref="Put"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void PutPartial(float* c, Vec x0, Vec x1, int lo, int hi, StoreMode mode, float* bias)
     {
         const int N = 8;

@@ -1,9 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace RecurrentCore.Kernels;
 
 /// <summary>Scalar GEMM: one float chain per output element, from its base, over the reduction index in order.</summary>
 internal static unsafe class GemmScalar
 {
     /// <summary><c>C[i, j] = base + Σ_r A[i, r]·W[j, r]</c>; a packed scalar matrix is the row-major <c>W</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyPacked(float* a, int m, int k, float* w, int n, float* bias, float* c, bool accumulate)
     {
         for (int i = 0; i < m; i++)
@@ -30,6 +33,7 @@ internal static unsafe class GemmScalar
     }
 
     /// <summary><c>C[i, j] = base + Σ_r A(i, r)·B[r, j]</c> with <c>A(i, r) = a[i·aRow + r·aStep]</c>, swept row-wise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(float* a, nint aRow, nint aStep, int rows, float* b, nint bStride, int cols, int depth, float* c, bool accumulate)
     {
         for (int i = 0; i < rows; i++)

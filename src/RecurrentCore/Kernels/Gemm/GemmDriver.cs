@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace RecurrentCore.Kernels;
 
 /// <summary>How a micro-kernel tile meets the output.</summary>
@@ -49,6 +51,7 @@ internal static unsafe class GemmDriver
     /// <c>A(i, r) = a[i·aRow + r·aStep]</c> and <c>B(r, j)</c> is either <c>b[r·bStride + j]</c> (raw) or, when
     /// <paramref name="packed"/>, element <c>j % NR</c> of row <c>r</c> in panel <c>j / NR</c> (<c>panelStride</c> apart, <c>bStride = NR</c>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TK>(float* a, nint aRow, nint aStep, int rows, float* b, nint bStride, nint panelStride, bool packed,
         int cols, int depth, float* c, nint cStride, bool accumulate, float* bias)
         where TK : IGemmKernel
@@ -99,6 +102,7 @@ internal static unsafe class GemmDriver
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(float* a, nint aRow, nint aStep, int rows, int depth, float* ap, int mr)
     {
         for (int i = 0; i < rows; i++)
@@ -123,6 +127,7 @@ internal static unsafe class GemmDriver
     }
 
     /// <summary>Fewer columns than one tile: per-element chains with the tile's blocking and rounding, so the bits match.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Narrow<TK>(float* a, nint aRow, nint aStep, int rows, float* b, nint bStride, int cols, int depth, float* c, nint cStride, bool accumulate)
         where TK : IGemmKernel
     {

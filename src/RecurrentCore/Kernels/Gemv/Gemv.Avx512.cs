@@ -5,10 +5,11 @@ using Vec = System.Runtime.Intrinsics.Vector512<float>;
 
 namespace RecurrentCore.Kernels;
 
-/// <summary>AVX-512 (Vector512, FMA) GEMV: rows in blocks of 4 share each load of x; two accumulators per row; the column tail
+/// <summary>AVX-512 (Vector512, FMA) GEMV: rows in blocks of 4 share each load of x; two accumulators per row; the four rows' horizontal sums share their last steps; the column tail
 /// re-reads the last full vector with the already-counted lanes masked to zero, so no read passes a row's end.</summary>
 internal static unsafe class GemvAvx512
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         const int N = 16;
@@ -63,10 +64,7 @@ internal static unsafe class GemvAvx512
                 b3 = Fma(Vector512.ConditionalSelect(mask, Vector512.Load(w3 + tail), Vec.Zero), xTail, b3);
             }
 
-            y[r] = Finish(Vector512.Sum(a0 + b0), y[r], accumulate);
-            y[r + 1] = Finish(Vector512.Sum(a1 + b1), y[r + 1], accumulate);
-            y[r + 2] = Finish(Vector512.Sum(a2 + b2), y[r + 2], accumulate);
-            y[r + 3] = Finish(Vector512.Sum(a3 + b3), y[r + 3], accumulate);
+            Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, y + r, accumulate);
         }
 
         for (; r < rows; r++)
@@ -91,10 +89,11 @@ internal static unsafe class GemvAvx512
                 b0 = Fma(Vector512.ConditionalSelect(mask, Vector512.Load(w0 + tail), Vec.Zero), xTail, b0);
             }
 
-            y[r] = Finish(Vector512.Sum(a0 + b0), y[r], accumulate);
+            y[r] = Finish(Reduce(a0 + b0), y[r], accumulate);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         const int N = 16;
@@ -184,6 +183,7 @@ internal static unsafe class GemvAvx512
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyNarrow(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         for (int r = 0; r < rows; r++)
@@ -199,6 +199,7 @@ internal static unsafe class GemvAvx512
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyTransposedNarrow(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         for (int c = 0; c < cols; c++)
@@ -216,6 +217,35 @@ internal static unsafe class GemvAvx512
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Finish(float sum, float previous, bool accumulate) => accumulate ? previous + sum : sum;
+
+    /// <summary>Horizontal sum as a fixed tree: halves added down to 4 lanes, then <c>(l0 + l2) + (l1 + l3)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Reduce(Vec v)
+    {
+        var u = Fold(v);
+        return (u.GetElement(0) + u.GetElement(2)) + (u.GetElement(1) + u.GetElement(3));
+    }
+
+    /// <summary>
+    /// Four rows' sums with the same tree as <see cref="Reduce"/>, transposed so the last two levels serve all four
+    /// rows at once; then <c>y[0..4] = (accumulate ? y : 0) + sums</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish4(Vec v0, Vec v1, Vec v2, Vec v3, float* y, bool accumulate)
+    {
+        Vector128<float> u0 = Fold(v0), u1 = Fold(v1), u2 = Fold(v2), u3 = Fold(v3);
+        var s01 = Sse.UnpackLow(u0, u1) + Sse.UnpackHigh(u0, u1);
+        var s23 = Sse.UnpackLow(u2, u3) + Sse.UnpackHigh(u2, u3);
+        var sums = Sse.MoveLowToHigh(s01, s23) + Sse.MoveHighToLow(s23, s01);
+        Vector128.Store(accumulate ? Vector128.Load(y) + sums : sums, y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Fold(Vec v)
+    {
+        var t = v.GetLower() + v.GetUpper();
+        return t.GetLower() + t.GetUpper();
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vec Init(float* y, bool accumulate) => accumulate ? Vector512.Load(y) : Vec.Zero;

@@ -1,8 +1,11 @@
+using System.Runtime.CompilerServices;
+
 namespace RecurrentCore.Kernels;
 
 /// <summary>Scalar GEMV: one float chain per output in index order (the reference shape of every variant).</summary>
 internal static unsafe class GemvScalar
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         for (int r = 0; r < rows; r++)
@@ -18,6 +21,7 @@ internal static unsafe class GemvScalar
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         if (!accumulate)

@@ -5,10 +5,11 @@ using Vec = System.Numerics.Vector<float>;
 
 namespace RecurrentCore.Kernels;
 
-/// <summary>Portable Vector&lt;float&gt; GEMV: rows in blocks of 4 share each load of x; two accumulators per row; the column tail
+/// <summary>Portable Vector&lt;float&gt; GEMV: rows in blocks of 4 share each load of x; two accumulators per row; the four rows' horizontal sums share their last steps; the column tail
 /// re-reads the last full vector with the already-counted lanes masked to zero, so no read passes a row's end.</summary>
 internal static unsafe class GemvVectorT
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         int N = Vec.Count;
@@ -63,10 +64,7 @@ internal static unsafe class GemvVectorT
                 b3 = Fma(Vector.ConditionalSelect(mask, Vector.Load(w3 + tail), Vec.Zero), xTail, b3);
             }
 
-            y[r] = Finish(Vector.Sum(a0 + b0), y[r], accumulate);
-            y[r + 1] = Finish(Vector.Sum(a1 + b1), y[r + 1], accumulate);
-            y[r + 2] = Finish(Vector.Sum(a2 + b2), y[r + 2], accumulate);
-            y[r + 3] = Finish(Vector.Sum(a3 + b3), y[r + 3], accumulate);
+            Finish4(a0 + b0, a1 + b1, a2 + b2, a3 + b3, y + r, accumulate);
         }
 
         for (; r < rows; r++)
@@ -91,10 +89,11 @@ internal static unsafe class GemvVectorT
                 b0 = Fma(Vector.ConditionalSelect(mask, Vector.Load(w0 + tail), Vec.Zero), xTail, b0);
             }
 
-            y[r] = Finish(Vector.Sum(a0 + b0), y[r], accumulate);
+            y[r] = Finish(Reduce(a0 + b0), y[r], accumulate);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         int N = Vec.Count;
@@ -184,6 +183,7 @@ internal static unsafe class GemvVectorT
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyNarrow(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         for (int r = 0; r < rows; r++)
@@ -199,6 +199,7 @@ internal static unsafe class GemvVectorT
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyTransposedNarrow(float* w, int rows, int cols, float* x, float* y, bool accumulate)
     {
         for (int c = 0; c < cols; c++)
@@ -216,6 +217,18 @@ internal static unsafe class GemvVectorT
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Finish(float sum, float previous, bool accumulate) => accumulate ? previous + sum : sum;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Reduce(Vec v) => Vector.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish4(Vec v0, Vec v1, Vec v2, Vec v3, float* y, bool accumulate)
+    {
+        y[0] = Finish(Vector.Sum(v0), y[0], accumulate);
+        y[1] = Finish(Vector.Sum(v1), y[1], accumulate);
+        y[2] = Finish(Vector.Sum(v2), y[2], accumulate);
+        y[3] = Finish(Vector.Sum(v3), y[3], accumulate);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vec Init(float* y, bool accumulate) => accumulate ? Vector.Load(y) : Vec.Zero;
