@@ -12,7 +12,8 @@ internal static class Shapes
     /// <summary>A required buffer of <paramref name="batch"/> rows of <paramref name="rowLength"/>, rows <paramref name="stride"/> apart.</summary>
     public static void Rows(int length, int batch, int rowLength, int stride, string name)
     {
-        if (stride < rowLength)
+        // A single row never steps, so its stride is not looked at.
+        if (batch > 1 && stride < rowLength)
         {
             throw new ArgumentException($"{name}: row stride {stride} is less than the row length {rowLength}", name);
         }
