@@ -43,7 +43,7 @@ internal readonly unsafe struct LanesScalar : ILanes<LanesScalar>
     public static LanesScalar operator |(LanesScalar left, LanesScalar right) => FromBits(Bits(left) | Bits(right));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LanesScalar MultiplyAdd(LanesScalar a, LanesScalar b, LanesScalar c) => new(float.MultiplyAddEstimate(a.v, b.v, c.v));
+    public static LanesScalar MultiplyAdd(LanesScalar a, LanesScalar b, LanesScalar c) => new(MathF.FusedMultiplyAdd(a.v, b.v, c.v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LanesScalar MinNative(LanesScalar a, LanesScalar b) => a.v < b.v ? a : b;
