@@ -1,5 +1,7 @@
 using System.CommandLine;
+using RecurrentCore.Cli.Demo;
 using RecurrentCore.Cli.Parity;
+using RecurrentCore.Cli.Training;
 
 namespace RecurrentCore.Cli;
 
@@ -17,6 +19,9 @@ public static class RecurrentCli
             ParityCommands.Forward(),
             ParityCommands.Backward(),
             ParityCheckCommand.Create(),
+            DemoCommand.Create(),
+            TrainCommand.Create(),
+            GenerateCommand.Create(),
         };
         var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         try
