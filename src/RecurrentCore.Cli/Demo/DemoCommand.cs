@@ -12,7 +12,11 @@ namespace RecurrentCore.Cli.Demo;
 /// </summary>
 internal static class DemoCommand
 {
-    public static readonly CellKind[] Cells = [CellKind.RnnTanh, CellKind.Lstm, CellKind.Gru];
+    /// <summary>The cells trained in part 1: PyTorch's default initialisation, plus an LSTM with forget-gate bias 1.</summary>
+    public static readonly DemoCell[] Cells =
+    [
+        new("rnn-tanh", CellKind.RnnTanh, false), new("lstm", CellKind.Lstm, false), new("lstm-fb1", CellKind.Lstm, true), new("gru", CellKind.Gru, false),
+    ];
 
     /// <summary>The recurrent weight of the RNN-relu probe: W_hh = 1.1·I.</summary>
     public const float ReluScale = 1.1f;
@@ -51,22 +55,33 @@ internal static class DemoCommand
         o.WriteLine(Invariant($"   Same budget per cell: H={s.Hidden}, {s.Steps} Adam steps (lr {s.LearningRate}), batch {s.Batch}, clip {s.Clip}, full BPTT."));
         o.WriteLine(Invariant($"   Held-out loss (nats; chance ln 4 = {Math.Log(4):0.000}) and accuracy (chance 25%) on {s.EvalBatch} fresh sequences:"));
         o.WriteLine();
-        o.WriteLine(Invariant($"   {"T",5}  {Cells[0].Name() + " loss",14} {"acc",6}  {Cells[1].Name() + " loss",14} {"acc",6}  {Cells[2].Name() + " loss",14} {"acc",6}"));
-        var trained = new Dictionary<CellKind, Models.RecurrentLanguageModel>();
+        o.WriteLine("   All cells start from PyTorch's default initialisation; lstm-fb1 also sets the forget-gate bias to 1 (b_ih f-block 1, b_hh f-block 0).");
+        o.WriteLine();
+        o.WriteLine("   " + Invariant($"{"T",5}") + string.Concat(Cells.Select(c => Invariant($"  {c.Name + " loss",14} {"acc",6}"))));
+        var trained = new Dictionary<string, Models.RecurrentLanguageModel>(StringComparer.Ordinal);
         foreach (int t in s.Lengths)
         {
             var row = new List<string>();
             foreach (var cell in Cells)
             {
-                var model = CopyTask.NewModel(cell, s.Hidden, Mix(seed, 1, (ulong)t, (ulong)cell));
-                var bar = new ProgressBar(error, Invariant($"copy T={t,-3} {cell.Name(),-8}"), s.Steps);
+                var model = CopyTask.NewModel(cell.Cell, s.Hidden, Mix(seed, 1, (ulong)t, (ulong)cell.Cell));
+                if (cell.ForgetBiasOne)
+                {
+                    var bih = model.Parameters["rnn.bias_ih_l0"].Value.Span.Slice(s.Hidden, s.Hidden);
+                    var bhh = model.Parameters["rnn.bias_hh_l0"].Value.Span.Slice(s.Hidden, s.Hidden);
+                    bih.Fill(1);
+                    bhh.Clear();
+                    model.RefreshWeights();
+                }
+
+                var bar = new ProgressBar(error, Invariant($"copy T={t,-3} {cell.Name,-8}"), s.Steps);
                 var (loss, acc) = CopyTask.Train(model, t, s, Mix(seed, 2, (ulong)t), bar);
                 bar.Finish(Invariant($"held-out loss {loss:0.000} acc {acc:P1}"));
-                row.Add(Invariant($"{loss,14:0.000} {acc * 100,5:0.0}%"));
-                trained[cell] = model;
+                row.Add(Invariant($"  {loss,14:0.000} {acc * 100,5:0.0}%"));
+                trained[cell.Name] = model;
             }
 
-            o.WriteLine(Invariant($"   {t,5}  {row[0]}  {row[1]}  {row[2]}"));
+            o.WriteLine("   " + Invariant($"{t,5}") + string.Concat(row));
             o.Flush();
         }
 
@@ -74,8 +89,9 @@ internal static class DemoCommand
         int tMax = s.Lengths[^1];
         o.WriteLine();
         o.WriteLine(Invariant($"2. Gradient norm ||dL/dh_t|| against distance d = T-1-t from the loss (T = {tMax}, mean over {s.GradientBatch} sequences)"));
-        o.WriteLine("   exact: dL/dh0 of the suffix run from the true (h_t, c_t); rnn-tanh, lstm, gru are the models trained above at this T;");
-        o.WriteLine(Invariant($"   rnn-relu is untrained with W_hh = {ReluScale}*I (large recurrent weights). lstm c is ||dL/dc_t||, the cell-state path."));
+        error.WriteLine(Invariant($"part 1 took {clock.Elapsed.TotalSeconds:0.0} s"));
+        o.WriteLine("   exact: dL/dh0 of the suffix run from the true (h_t, c_t); rnn-tanh, lstm, lstm-fb1, gru are the models trained above at this T;");
+        o.WriteLine(Invariant($"   rnn-relu is untrained with W_hh = {ReluScale}*I (large recurrent weights). 'c' columns are ||dL/dc_t||, the cell-state path."));
         var relu = CopyTask.NewModel(CellKind.RnnRelu, s.Hidden, Mix(seed, 3));
         var whh = relu.Parameters["rnn.weight_hh_l0"].Value.Span;
         whh.Clear();
@@ -85,36 +101,43 @@ internal static class DemoCommand
         }
 
         relu.RefreshWeights();
-        var probeBar = new ProgressBar(error, "gradient norms     ", 4);
+        var probeBar = new ProgressBar(error, "gradient norms     ", 5);
         ulong probeSeed = Mix(seed, 4, (ulong)tMax);
-        var tanh = GradientProbe.Measure(trained[CellKind.RnnTanh], tMax, s.GradientBatch, new SeededRandom(probeSeed));
+        var tanh = GradientProbe.Measure(trained["rnn-tanh"], tMax, s.GradientBatch, new SeededRandom(probeSeed));
         probeBar.Update(1);
         var reluNorms = GradientProbe.Measure(relu, tMax, s.GradientBatch, new SeededRandom(probeSeed));
         probeBar.Update(2);
-        var lstm = GradientProbe.Measure(trained[CellKind.Lstm], tMax, s.GradientBatch, new SeededRandom(probeSeed));
+        var lstm = GradientProbe.Measure(trained["lstm"], tMax, s.GradientBatch, new SeededRandom(probeSeed));
         probeBar.Update(3);
-        var gru = GradientProbe.Measure(trained[CellKind.Gru], tMax, s.GradientBatch, new SeededRandom(probeSeed));
+        var lstmFb = GradientProbe.Measure(trained["lstm-fb1"], tMax, s.GradientBatch, new SeededRandom(probeSeed));
+        probeBar.Update(4);
+        var gru = GradientProbe.Measure(trained["gru"], tMax, s.GradientBatch, new SeededRandom(probeSeed));
         probeBar.Finish();
         var columns = new (string Name, double[] Values)[]
         {
-            ("rnn-tanh", tanh.Hidden), (Invariant($"rnn-relu {ReluScale}I"), reluNorms.Hidden), ("lstm h", lstm.Hidden), ("lstm c", lstm.Cell), ("gru", gru.Hidden),
+            ("rnn-tanh", tanh.Hidden), (Invariant($"rnn-relu {ReluScale}I"), reluNorms.Hidden), ("lstm h", lstm.Hidden), ("lstm c", lstm.Cell),
+            ("lstm-fb1 h", lstmFb.Hidden), ("lstm-fb1 c", lstmFb.Cell), ("gru", gru.Hidden),
         };
         o.WriteLine();
         o.WriteLine("   " + Invariant($"{"d",5}") + string.Concat(columns.Select(c => Invariant($"  {c.Name,12}"))));
         foreach (int d in Distances(tMax))
         {
-            o.WriteLine("   " + Invariant($"{d,5}") + string.Concat(columns.Select(c => d == 0 && c.Name == "lstm c" ? Invariant($"  {"-",12}") : Invariant($"  {c.Values[d],12:0.00e+00}"))));
+            o.WriteLine("   " + Invariant($"{d,5}") + string.Concat(columns.Select(c => d == 0 && c.Name.EndsWith(" c", StringComparison.Ordinal) ? Invariant($"  {"-",12}") : Invariant($"  {c.Values[d],12:0.00e+00}"))));
         }
 
         string svg = SvgPlot.LogY(
             Invariant($"||dL/dh_t|| against distance from the loss (copy task, T = {tMax})"),
             "distance d = T-1-t (steps)",
             "gradient norm (log scale)",
-            [.. columns.Select(c => (c.Name, Enumerable.Range(c.Name == "lstm c" ? 1 : 0, tMax - (c.Name == "lstm c" ? 1 : 0)).Select(i => (double)i).ToArray(), c.Name == "lstm c" ? c.Values[1..] : c.Values))]);
+            [.. columns.Select(c => c.Name.EndsWith(" c", StringComparison.Ordinal)
+                ? (c.Name, Enumerable.Range(1, tMax - 1).Select(i => (double)i).ToArray(), c.Values[1..])
+                : (c.Name, Enumerable.Range(0, tMax).Select(i => (double)i).ToArray(), c.Values))]);
         AtomicOutput.WriteAll(outDir, [(SvgName, path => File.WriteAllText(path, svg))]);
         string svgPath = Path.Combine(outDir, SvgName);
         o.WriteLine();
         o.WriteLine($"   plot: {svgPath}");
+
+        error.WriteLine(Invariant($"parts 1-2 took {clock.Elapsed.TotalSeconds:0.0} s"));
 
         // (3) Baselines.
         o.WriteLine();
@@ -181,5 +204,8 @@ internal static class DemoCommand
         return h;
     }
 
-    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+    internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>A cell as the demo trains it.</summary>
+internal sealed record DemoCell(string Name, CellKind Cell, bool ForgetBiasOne);

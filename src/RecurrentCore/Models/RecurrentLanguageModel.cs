@@ -85,6 +85,9 @@ public sealed class LanguageModelTrainer
     /// <summary>The state carried between chunks.</summary>
     public TruncatedBptt Bptt { get; }
 
+    /// <summary>The global gradient norm of the last <see cref="Step"/> before clipping; NaN when it did not clip.</summary>
+    public double LastGradientNorm { get; private set; } = double.NaN;
+
     /// <summary>The logits (steps·B, V) of the last <see cref="Step"/> or <see cref="Evaluate"/>, time-major.</summary>
     public ReadOnlySpan<float> Logits(int steps) => _logits.AsSpan(0, steps * Bptt.Batch * _model.VocabularySize);
 
@@ -109,10 +112,7 @@ public sealed class LanguageModelTrainer
         _model.Head.Backward(_h.AsSpan(0, rows * h), _dLogits.AsSpan(0, rows * _model.VocabularySize), _dh.AsSpan(0, rows * h), rows);
         Bptt.Backward(_dh.AsSpan(0, rows * h), _dx.AsSpan(0, rows * e));
         _model.Embedding.Backward(inputs[..rows], _dx.AsSpan(0, rows * e));
-        if (clipNorm > 0)
-        {
-            GradientClipping.ClipByGlobalNorm(optimizer.Parameters, clipNorm);
-        }
+        LastGradientNorm = clipNorm > 0 ? GradientClipping.ClipByGlobalNorm(optimizer.Parameters, clipNorm) : double.NaN;
 
         optimizer.Step();
         _model.RefreshWeights();

@@ -102,6 +102,9 @@ public sealed class RegressorTrainer
     /// <summary>The state carried between chunks.</summary>
     public TruncatedBptt Bptt { get; }
 
+    /// <summary>The global gradient norm of the last <see cref="Step"/> before clipping; NaN when it did not clip.</summary>
+    public double LastGradientNorm { get; private set; } = double.NaN;
+
     /// <summary>The predictions (steps·B, O) of the last <see cref="Step"/> or <see cref="Evaluate"/>, time-major.</summary>
     public ReadOnlySpan<float> Predictions(int steps) => _y.AsSpan(0, steps * Bptt.Batch * _model.OutputSize);
 
@@ -125,10 +128,7 @@ public sealed class RegressorTrainer
         int rows = steps * Bptt.Batch, h = _model.Recurrent.Config.HiddenSize;
         _model.Head.Backward(_h.AsSpan(0, rows * h), _dy.AsSpan(0, rows * _model.OutputSize), _dh.AsSpan(0, rows * h), rows);
         Bptt.Backward(_dh.AsSpan(0, rows * h));
-        if (clipNorm > 0)
-        {
-            GradientClipping.ClipByGlobalNorm(optimizer.Parameters, clipNorm);
-        }
+        LastGradientNorm = clipNorm > 0 ? GradientClipping.ClipByGlobalNorm(optimizer.Parameters, clipNorm) : double.NaN;
 
         optimizer.Step();
         _model.RefreshWeights();
