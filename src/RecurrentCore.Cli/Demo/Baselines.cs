@@ -85,7 +85,7 @@ internal static class Baselines
         var x = new float[chunk * batch];
         var y = new float[chunk * batch];
         int chunks = (n + chunk - 1) / chunk;
-        for (int epoch = 0; epoch < s.BaselineEpochs; epoch++)
+        for (int epoch = 0; epoch < s.SeriesEpochs; epoch++)
         {
             trainer.Bptt.ResetState();
             for (int c = 0; c < chunks; c++)
@@ -150,7 +150,7 @@ internal static class Baselines
         var x = new int[chunk * batch];
         var y = new int[chunk * batch];
         int chunks = (n + chunk - 1) / chunk;
-        for (int epoch = 0; epoch < s.BaselineEpochs; epoch++)
+        for (int epoch = 0; epoch < s.SymbolEpochs; epoch++)
         {
             trainer.Bptt.ResetState();
             for (int c = 0; c < chunks; c++)

@@ -12,11 +12,8 @@ namespace RecurrentCore.Cli.Demo;
 /// </summary>
 internal static class DemoCommand
 {
-    /// <summary>The cells trained in part 1: PyTorch's default initialisation, plus an LSTM with forget-gate bias 1.</summary>
-    public static readonly DemoCell[] Cells =
-    [
-        new("rnn-tanh", CellKind.RnnTanh, false), new("lstm", CellKind.Lstm, false), new("lstm-fb1", CellKind.Lstm, true), new("gru", CellKind.Gru, false),
-    ];
+    /// <summary>The cells trained in part 1, each from PyTorch's default initialisation.</summary>
+    public static readonly CellKind[] Cells = [CellKind.RnnTanh, CellKind.Lstm, CellKind.Gru];
 
     /// <summary>The recurrent weight of the RNN-relu probe: W_hh = 1.1·I.</summary>
     public const float ReluScale = 1.1f;
@@ -55,30 +52,21 @@ internal static class DemoCommand
         o.WriteLine(Invariant($"   Same budget per cell: H={s.Hidden}, {s.Steps} Adam steps (lr {s.LearningRate}), batch {s.Batch}, clip {s.Clip}, full BPTT."));
         o.WriteLine(Invariant($"   Held-out loss (nats; chance ln 4 = {Math.Log(4):0.000}) and accuracy (chance 25%) on {s.EvalBatch} fresh sequences:"));
         o.WriteLine();
-        o.WriteLine("   All cells start from PyTorch's default initialisation; lstm-fb1 also sets the forget-gate bias to 1 (b_ih f-block 1, b_hh f-block 0).");
+        o.WriteLine("   Every cell starts from PyTorch's default initialisation (all tensors U(-1/sqrt(H), 1/sqrt(H)), forget-gate bias included).");
         o.WriteLine();
-        o.WriteLine("   " + Invariant($"{"T",5}") + string.Concat(Cells.Select(c => Invariant($"  {c.Name + " loss",14} {"acc",6}"))));
+        o.WriteLine("   " + Invariant($"{"T",5}") + string.Concat(Cells.Select(c => Invariant($"  {c.Name() + " loss",14} {"acc",6}"))));
         var trained = new Dictionary<string, Models.RecurrentLanguageModel>(StringComparer.Ordinal);
         foreach (int t in s.Lengths)
         {
             var row = new List<string>();
             foreach (var cell in Cells)
             {
-                var model = CopyTask.NewModel(cell.Cell, s.Hidden, Mix(seed, 1, (ulong)t, (ulong)cell.Cell));
-                if (cell.ForgetBiasOne)
-                {
-                    var bih = model.Parameters["rnn.bias_ih_l0"].Value.Span.Slice(s.Hidden, s.Hidden);
-                    var bhh = model.Parameters["rnn.bias_hh_l0"].Value.Span.Slice(s.Hidden, s.Hidden);
-                    bih.Fill(1);
-                    bhh.Clear();
-                    model.RefreshWeights();
-                }
-
-                var bar = new ProgressBar(error, Invariant($"copy T={t,-3} {cell.Name,-8}"), s.Steps);
+                var model = CopyTask.NewModel(cell, s.Hidden, Mix(seed, 1, (ulong)t, (ulong)cell));
+                var bar = new ProgressBar(error, Invariant($"copy T={t,-3} {cell.Name(),-8}"), s.Steps);
                 var (loss, acc) = CopyTask.Train(model, t, s, Mix(seed, 2, (ulong)t), bar);
                 bar.Finish(Invariant($"held-out loss {loss:0.000} acc {acc:P1}"));
                 row.Add(Invariant($"  {loss,14:0.000} {acc * 100,5:0.0}%"));
-                trained[cell.Name] = model;
+                trained[cell.Name()] = model;
             }
 
             o.WriteLine("   " + Invariant($"{t,5}") + string.Concat(row));
@@ -90,7 +78,7 @@ internal static class DemoCommand
         o.WriteLine();
         o.WriteLine(Invariant($"2. Gradient norm ||dL/dh_t|| against distance d = T-1-t from the loss (T = {tMax}, mean over {s.GradientBatch} sequences)"));
         error.WriteLine(Invariant($"part 1 took {clock.Elapsed.TotalSeconds:0.0} s"));
-        o.WriteLine("   exact: dL/dh0 of the suffix run from the true (h_t, c_t); rnn-tanh, lstm, lstm-fb1, gru are the models trained above at this T;");
+        o.WriteLine("   exact: dL/dh0 of the suffix run from the true (h_t, c_t); rnn-tanh, lstm, gru are the models trained above at this T;");
         o.WriteLine(Invariant($"   rnn-relu is untrained with W_hh = {ReluScale}*I (large recurrent weights). 'c' columns are ||dL/dc_t||, the cell-state path."));
         var relu = CopyTask.NewModel(CellKind.RnnRelu, s.Hidden, Mix(seed, 3));
         var whh = relu.Parameters["rnn.weight_hh_l0"].Value.Span;
@@ -101,7 +89,7 @@ internal static class DemoCommand
         }
 
         relu.RefreshWeights();
-        var probeBar = new ProgressBar(error, "gradient norms     ", 5);
+        var probeBar = new ProgressBar(error, "gradient norms     ", 4);
         ulong probeSeed = Mix(seed, 4, (ulong)tMax);
         var tanh = GradientProbe.Measure(trained["rnn-tanh"], tMax, s.GradientBatch, new SeededRandom(probeSeed));
         probeBar.Update(1);
@@ -109,14 +97,12 @@ internal static class DemoCommand
         probeBar.Update(2);
         var lstm = GradientProbe.Measure(trained["lstm"], tMax, s.GradientBatch, new SeededRandom(probeSeed));
         probeBar.Update(3);
-        var lstmFb = GradientProbe.Measure(trained["lstm-fb1"], tMax, s.GradientBatch, new SeededRandom(probeSeed));
-        probeBar.Update(4);
         var gru = GradientProbe.Measure(trained["gru"], tMax, s.GradientBatch, new SeededRandom(probeSeed));
         probeBar.Finish();
         var columns = new (string Name, double[] Values)[]
         {
             ("rnn-tanh", tanh.Hidden), (Invariant($"rnn-relu {ReluScale}I"), reluNorms.Hidden), ("lstm h", lstm.Hidden), ("lstm c", lstm.Cell),
-            ("lstm-fb1 h", lstmFb.Hidden), ("lstm-fb1 c", lstmFb.Cell), ("gru", gru.Hidden),
+            ("gru", gru.Hidden),
         };
         o.WriteLine();
         o.WriteLine("   " + Invariant($"{"d",5}") + string.Concat(columns.Select(c => Invariant($"  {c.Name,12}"))));
@@ -144,7 +130,7 @@ internal static class DemoCommand
         o.WriteLine("3. Baselines beside an LSTM (fit on the first 80%, scored on the last 20%)");
         var series = Baselines.Series(s.SeriesLength, new SeededRandom(Mix(seed, 5)));
         int split = series.Length * 4 / 5;
-        var seriesBar = new ProgressBar(error, "lstm forecaster    ", (long)s.BaselineEpochs * Baselines.Chunks(split));
+        var seriesBar = new ProgressBar(error, "lstm forecaster    ", (long)s.SeriesEpochs * Baselines.Chunks(split));
         double lstmMse = Baselines.LstmTestMse(series, split, s, Mix(seed, 6), seriesBar);
         seriesBar.Finish();
         o.WriteLine(Invariant($"   a) noisy periodic series, sin(2pi t/20) + 0.5 sin(2pi t/7) + 0.3 spike every 13 + N(0, {Baselines.SeriesNoise}^2), {series.Length} points; one-step test MSE:"));
@@ -159,7 +145,7 @@ internal static class DemoCommand
 
         var symbols = Baselines.Symbolic(s.SymbolLength, new SeededRandom(Mix(seed, 7)));
         int symSplit = symbols.Length * 4 / 5;
-        var symBar = new ProgressBar(error, "lstm language model", (long)s.BaselineEpochs * Baselines.Chunks(symSplit));
+        var symBar = new ProgressBar(error, "lstm language model", (long)s.SymbolEpochs * Baselines.Chunks(symSplit));
         double lstmCe = Baselines.LstmTestCrossEntropy(symbols, symSplit, s, Mix(seed, 8), symBar);
         symBar.Finish();
         o.WriteLine(Invariant($"   b) symbolic sequence over 5 symbols, x_t = (x_t-1 + x_t-2) mod 5 with p = {Baselines.RuleProbability}, else uniform; {symbols.Length} symbols; test cross-entropy (nats/symbol):"));
@@ -206,6 +192,3 @@ internal static class DemoCommand
 
     internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
-
-/// <summary>A cell as the demo trains it.</summary>
-internal sealed record DemoCell(string Name, CellKind Cell, bool ForgetBiasOne);
