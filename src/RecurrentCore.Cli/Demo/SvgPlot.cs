@@ -15,8 +15,12 @@ internal static class SvgPlot
         double xMax = series.Max(s => s.X.Max());
         var positives = series.SelectMany(s => s.Y).Where(v => v > 0 && double.IsFinite(v)).ToArray();
         int decadeLo = (int)Math.Floor(Math.Log10(positives.Min()));
-        int decadeHi = (int)Math.Ceiling(Math.Log10(positives.Max()));
-        decadeHi = Math.Max(decadeHi, decadeLo + 1);
+        int decadeHi = Math.Max((int)Math.Ceiling(Math.Log10(positives.Max())), decadeLo + 1);
+
+        // At most ~10 labelled grid lines; the range is widened to whole steps so the top and bottom are labelled.
+        int decadeStep = Math.Max(1, (decadeHi - decadeLo + 9) / 10);
+        decadeLo = (int)Math.Floor((double)decadeLo / decadeStep) * decadeStep;
+        decadeHi = (int)Math.Ceiling((double)decadeHi / decadeStep) * decadeStep;
         double X(double x) => left + (x / Math.Max(xMax, 1) * plotW);
         double Y(double y) => top + plotH - ((Math.Log10(y) - decadeLo) / (decadeHi - decadeLo) * plotH);
         static string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);
@@ -25,7 +29,6 @@ internal static class SvgPlot
         svg.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{F(width)}\" height=\"{F(height)}\" viewBox=\"0 0 {F(width)} {F(height)}\" font-family=\"sans-serif\" font-size=\"12\">\n");
         svg.Append(CultureInfo.InvariantCulture, $"<rect width=\"{F(width)}\" height=\"{F(height)}\" fill=\"white\"/>\n");
         svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(left + (plotW / 2))}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{Escape(title)}</text>\n");
-        int decadeStep = Math.Max(1, (decadeHi - decadeLo + 9) / 10);
         for (int d = decadeLo; d <= decadeHi; d += decadeStep)
         {
             double y = Y(Math.Pow(10, d));
