@@ -150,4 +150,45 @@ public sealed class RecurrentModelTests
             Assert.InRange(forecast[i], series[380 + i] - 0.15f, series[380 + i] + 0.15f);
         }
     }
+
+    [Fact]
+    public void Save_load_and_continue_is_bit_identical_to_training_straight_through()
+    {
+        var rng = new SeededRandom(21);
+        var ids = Enumerable.Range(0, 4 * 6 * 2).Select(_ => rng.NextInt(5)).ToArray();
+        float[] Run(bool viaCheckpoint)
+        {
+            var model = new RecurrentLanguageModel(5, 3, CellKind.Lstm, 6, 2, new SeededRandom(8));
+            var opt = new Adam(model.Parameters, new AdamOptions { LearningRate = 1e-2, AmsGrad = true });
+            var trainer = model.CreateTrainer(6, 2);
+            var losses = new List<float>();
+            for (int s = 0; s < 4; s++)
+            {
+                if (viaCheckpoint && s == 2)
+                {
+                    string path = Path.Combine(Path.GetTempPath(), $"resume-{Guid.NewGuid():N}.safetensors");
+                    try
+                    {
+                        Checkpoint.Save(path, model.Parameters, opt);
+                        model = new RecurrentLanguageModel(5, 3, CellKind.Lstm, 6, 2, new SeededRandom(99));
+                        opt = new Adam(model.Parameters, new AdamOptions { LearningRate = 1e-2, AmsGrad = true });
+                        Checkpoint.Load(path, model.Parameters, opt);
+                        model.RefreshWeights();
+                        trainer = model.CreateTrainer(6, 2);
+                    }
+                    finally
+                    {
+                        File.Delete(path);
+                    }
+                }
+
+                trainer.Bptt.ResetState();
+                losses.Add(trainer.Step(ids.AsSpan(s * 12, 12), ids.AsSpan(s * 12, 12), 6, opt, 0.5));
+            }
+
+            return [.. losses, .. model.Parameters.SelectMany(p => p.Value.ToArray())];
+        }
+
+        Assert.Equal(Run(false), Run(true));
+    }
 }
