@@ -1,6 +1,8 @@
 using System.CommandLine;
 using RecurrentCore.Cli.Bench;
+using RecurrentCore.Cli.Demo;
 using RecurrentCore.Cli.Parity;
+using RecurrentCore.Cli.Training;
 
 namespace RecurrentCore.Cli;
 
@@ -18,6 +20,9 @@ public static class RecurrentCli
             ParityCommands.Forward(),
             ParityCommands.Backward(),
             ParityCheckCommand.Create(),
+            DemoCommand.Create(),
+            TrainCommand.Create(),
+            GenerateCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),
         };
