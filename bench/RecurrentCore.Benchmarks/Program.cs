@@ -5,8 +5,18 @@ namespace RecurrentCore.Benchmarks;
 /// <summary>
 /// BenchmarkDotNet entry point, e.g. <c>dotnet run -c Release --project bench/RecurrentCore.Benchmarks -- --filter '*Gemv*'</c>.
 /// Suites: <c>*Roofline*</c> (this machine's FMA peak and read bandwidths), <c>*Gemv*</c>, <c>*Gemm*</c>.
+/// <c>quick-gemv [H,…]</c> runs <see cref="QuickGemv"/> instead (no BenchmarkDotNet).
 /// </summary>
 internal static class Program
 {
-    private static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    private static void Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "quick-gemv")
+        {
+            QuickGemv.Run(args[1..]);
+            return;
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Vec = System.Runtime.Intrinsics.Vector256<float>;
 
 namespace RecurrentCore.Kernels;
@@ -37,6 +38,40 @@ internal readonly unsafe struct GemmAvx2Fma : IGemmKernel
         where TR : struct, IRowCount
     {
         const int N = 8;
+        // The tile meets C only after the reduction; start the lines of C on their way now (rows are a stride apart, so the hardware prefetcher would not).
+        Sse.Prefetch0(c);
+        Sse.Prefetch0(c + ((2 * N) - 1));
+
+        if (TR.Value > 1)
+        {
+            Sse.Prefetch0(c + cStride);
+            Sse.Prefetch0(c + cStride + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 2)
+        {
+            Sse.Prefetch0(c + (2 * cStride));
+            Sse.Prefetch0(c + (2 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 3)
+        {
+            Sse.Prefetch0(c + (3 * cStride));
+            Sse.Prefetch0(c + (3 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 4)
+        {
+            Sse.Prefetch0(c + (4 * cStride));
+            Sse.Prefetch0(c + (4 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 5)
+        {
+            Sse.Prefetch0(c + (5 * cStride));
+            Sse.Prefetch0(c + (5 * cStride) + ((2 * N) - 1));
+        }
+
         Vec c0a = Vec.Zero, c0b = Vec.Zero;
         Vec c1a = Vec.Zero, c1b = Vec.Zero;
         Vec c2a = Vec.Zero, c2b = Vec.Zero;

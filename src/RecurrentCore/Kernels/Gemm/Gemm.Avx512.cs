@@ -44,6 +44,76 @@ internal readonly unsafe struct GemmAvx512 : IGemmKernel
         where TR : struct, IRowCount
     {
         const int N = 16;
+        // The tile meets C only after the reduction; start the lines of C on their way now (rows are a stride apart, so the hardware prefetcher would not).
+        Sse.Prefetch0(c);
+        Sse.Prefetch0(c + ((2 * N) - 1));
+
+        if (TR.Value > 1)
+        {
+            Sse.Prefetch0(c + cStride);
+            Sse.Prefetch0(c + cStride + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 2)
+        {
+            Sse.Prefetch0(c + (2 * cStride));
+            Sse.Prefetch0(c + (2 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 3)
+        {
+            Sse.Prefetch0(c + (3 * cStride));
+            Sse.Prefetch0(c + (3 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 4)
+        {
+            Sse.Prefetch0(c + (4 * cStride));
+            Sse.Prefetch0(c + (4 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 5)
+        {
+            Sse.Prefetch0(c + (5 * cStride));
+            Sse.Prefetch0(c + (5 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 6)
+        {
+            Sse.Prefetch0(c + (6 * cStride));
+            Sse.Prefetch0(c + (6 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 7)
+        {
+            Sse.Prefetch0(c + (7 * cStride));
+            Sse.Prefetch0(c + (7 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 8)
+        {
+            Sse.Prefetch0(c + (8 * cStride));
+            Sse.Prefetch0(c + (8 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 9)
+        {
+            Sse.Prefetch0(c + (9 * cStride));
+            Sse.Prefetch0(c + (9 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 10)
+        {
+            Sse.Prefetch0(c + (10 * cStride));
+            Sse.Prefetch0(c + (10 * cStride) + ((2 * N) - 1));
+        }
+
+        if (TR.Value > 11)
+        {
+            Sse.Prefetch0(c + (11 * cStride));
+            Sse.Prefetch0(c + (11 * cStride) + ((2 * N) - 1));
+        }
+
         Vec c0a = Vec.Zero, c0b = Vec.Zero;
         Vec c1a = Vec.Zero, c1b = Vec.Zero;
         Vec c2a = Vec.Zero, c2b = Vec.Zero;

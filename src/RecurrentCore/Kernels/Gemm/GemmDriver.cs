@@ -105,6 +105,22 @@ internal static unsafe class GemmDriver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(float* a, nint aRow, nint aStep, int rows, int depth, float* ap, int mr)
     {
+        if (aRow == 1)
+        {
+            // A's tile rows are contiguous (dW = dGᵀ·X reads columns of dG): copy MR floats per step.
+            for (int r = 0; r < depth; r++)
+            {
+                float* src = a + (r * aStep);
+                float* dst = ap + (r * mr);
+                for (int i = 0; i < rows; i++)
+                {
+                    dst[i] = src[i];
+                }
+            }
+
+            return;
+        }
+
         for (int i = 0; i < rows; i++)
         {
             float* src = a + (i * aRow);

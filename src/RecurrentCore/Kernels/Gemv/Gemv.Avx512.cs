@@ -103,84 +103,134 @@ internal static unsafe class GemvAvx512
             return;
         }
 
-        // Every output lane is one chain over r in order, whatever block width computes it.
+        // Every output lane sums four interleaved partial chains (rows r ≡ 0, 1, 2, 3 mod 4), whatever block computes
+        // it, so even a single-vector block has four independent FMA chains.
         int c = 0;
-        for (; c <= cols - (8 * N); c += 8 * N)
-        {
-            float* yc = y + c;
-            Vec s0 = Init(yc, accumulate), s1 = Init(yc + N, accumulate), s2 = Init(yc + (2 * N), accumulate), s3 = Init(yc + (3 * N), accumulate);
-            Vec s4 = Init(yc + (4 * N), accumulate), s5 = Init(yc + (5 * N), accumulate), s6 = Init(yc + (6 * N), accumulate), s7 = Init(yc + (7 * N), accumulate);
-            float* p = w + c;
-            for (int r = 0; r < rows; r++, p += cols)
-            {
-                Vec xr = Vector512.Create(x[r]);
-                s0 = Fma(Vector512.Load(p), xr, s0);
-                s1 = Fma(Vector512.Load(p + N), xr, s1);
-                s2 = Fma(Vector512.Load(p + (2 * N)), xr, s2);
-                s3 = Fma(Vector512.Load(p + (3 * N)), xr, s3);
-                s4 = Fma(Vector512.Load(p + (4 * N)), xr, s4);
-                s5 = Fma(Vector512.Load(p + (5 * N)), xr, s5);
-                s6 = Fma(Vector512.Load(p + (6 * N)), xr, s6);
-                s7 = Fma(Vector512.Load(p + (7 * N)), xr, s7);
-            }
-
-            Vector512.Store(s0, yc);
-            Vector512.Store(s1, yc + N);
-            Vector512.Store(s2, yc + (2 * N));
-            Vector512.Store(s3, yc + (3 * N));
-            Vector512.Store(s4, yc + (4 * N));
-            Vector512.Store(s5, yc + (5 * N));
-            Vector512.Store(s6, yc + (6 * N));
-            Vector512.Store(s7, yc + (7 * N));
-        }
-
         for (; c <= cols - (4 * N); c += 4 * N)
         {
             float* yc = y + c;
-            Vec s0 = Init(yc, accumulate), s1 = Init(yc + N, accumulate), s2 = Init(yc + (2 * N), accumulate), s3 = Init(yc + (3 * N), accumulate);
+            Vec s00 = Vec.Zero, s01 = Vec.Zero, s02 = Vec.Zero, s03 = Vec.Zero;
+            Vec s10 = Vec.Zero, s11 = Vec.Zero, s12 = Vec.Zero, s13 = Vec.Zero;
+            Vec s20 = Vec.Zero, s21 = Vec.Zero, s22 = Vec.Zero, s23 = Vec.Zero;
+            Vec s30 = Vec.Zero, s31 = Vec.Zero, s32 = Vec.Zero, s33 = Vec.Zero;
             float* p = w + c;
-            for (int r = 0; r < rows; r++, p += cols)
+            nint ld = cols;
+            int r = 0;
+            for (; r <= rows - 4; r += 4, p += 4 * ld)
             {
-                Vec xr = Vector512.Create(x[r]);
-                s0 = Fma(Vector512.Load(p), xr, s0);
-                s1 = Fma(Vector512.Load(p + N), xr, s1);
-                s2 = Fma(Vector512.Load(p + (2 * N)), xr, s2);
-                s3 = Fma(Vector512.Load(p + (3 * N)), xr, s3);
+                Vec x0 = Vector512.Create(x[r]);
+                float* p0 = p;
+                s00 = Fma(Vector512.Load(p0), x0, s00);
+                s01 = Fma(Vector512.Load(p0 + N), x0, s01);
+                s02 = Fma(Vector512.Load(p0 + (2 * N)), x0, s02);
+                s03 = Fma(Vector512.Load(p0 + (3 * N)), x0, s03);
+                Vec x1 = Vector512.Create(x[r + 1]);
+                float* p1 = p + ld;
+                s10 = Fma(Vector512.Load(p1), x1, s10);
+                s11 = Fma(Vector512.Load(p1 + N), x1, s11);
+                s12 = Fma(Vector512.Load(p1 + (2 * N)), x1, s12);
+                s13 = Fma(Vector512.Load(p1 + (3 * N)), x1, s13);
+                Vec x2 = Vector512.Create(x[r + 2]);
+                float* p2 = p + (2 * ld);
+                s20 = Fma(Vector512.Load(p2), x2, s20);
+                s21 = Fma(Vector512.Load(p2 + N), x2, s21);
+                s22 = Fma(Vector512.Load(p2 + (2 * N)), x2, s22);
+                s23 = Fma(Vector512.Load(p2 + (3 * N)), x2, s23);
+                Vec x3 = Vector512.Create(x[r + 3]);
+                float* p3 = p + (3 * ld);
+                s30 = Fma(Vector512.Load(p3), x3, s30);
+                s31 = Fma(Vector512.Load(p3 + N), x3, s31);
+                s32 = Fma(Vector512.Load(p3 + (2 * N)), x3, s32);
+                s33 = Fma(Vector512.Load(p3 + (3 * N)), x3, s33);
             }
 
-            Vector512.Store(s0, yc);
-            Vector512.Store(s1, yc + N);
-            Vector512.Store(s2, yc + (2 * N));
-            Vector512.Store(s3, yc + (3 * N));
+            if (r < rows)
+            {
+                Vec xk = Vector512.Create(x[r]);
+                float* pk = p;
+                s00 = Fma(Vector512.Load(pk), xk, s00);
+                s01 = Fma(Vector512.Load(pk + N), xk, s01);
+                s02 = Fma(Vector512.Load(pk + (2 * N)), xk, s02);
+                s03 = Fma(Vector512.Load(pk + (3 * N)), xk, s03);
+            }
+
+            if (r + 1 < rows)
+            {
+                Vec xk = Vector512.Create(x[r + 1]);
+                float* pk = p + ld;
+                s10 = Fma(Vector512.Load(pk), xk, s10);
+                s11 = Fma(Vector512.Load(pk + N), xk, s11);
+                s12 = Fma(Vector512.Load(pk + (2 * N)), xk, s12);
+                s13 = Fma(Vector512.Load(pk + (3 * N)), xk, s13);
+            }
+
+            if (r + 2 < rows)
+            {
+                Vec xk = Vector512.Create(x[r + 2]);
+                float* pk = p + (2 * ld);
+                s20 = Fma(Vector512.Load(pk), xk, s20);
+                s21 = Fma(Vector512.Load(pk + N), xk, s21);
+                s22 = Fma(Vector512.Load(pk + (2 * N)), xk, s22);
+                s23 = Fma(Vector512.Load(pk + (3 * N)), xk, s23);
+            }
+
+            Vec sum0 = (s00 + s10) + (s20 + s30);
+            Vector512.Store(accumulate ? Vector512.Load(yc) + sum0 : sum0, yc);
+            Vec sum1 = (s01 + s11) + (s21 + s31);
+            Vector512.Store(accumulate ? Vector512.Load(yc + N) + sum1 : sum1, yc + N);
+            Vec sum2 = (s02 + s12) + (s22 + s32);
+            Vector512.Store(accumulate ? Vector512.Load(yc + (2 * N)) + sum2 : sum2, yc + (2 * N));
+            Vec sum3 = (s03 + s13) + (s23 + s33);
+            Vector512.Store(accumulate ? Vector512.Load(yc + (3 * N)) + sum3 : sum3, yc + (3 * N));
         }
 
         for (; c <= cols - N; c += N)
         {
-            Vec s0 = Init(y + c, accumulate);
-            float* p = w + c;
-            for (int r = 0; r < rows; r++, p += cols)
-            {
-                s0 = Fma(Vector512.Load(p), Vector512.Create(x[r]), s0);
-            }
-
-            Vector512.Store(s0, y + c);
+            Column1(w, rows, cols, x, y + c, c, accumulate, default, false);
         }
 
         if (c < cols)
         {
             // Overlap the last full vector; lanes before c already hold final values and are written back unchanged.
             int t = cols - N;
-            Vec mask = TailMask(cols - c);
-            Vec current = Vector512.Load(y + t);
-            Vec s0 = accumulate ? current : Vec.Zero;
-            float* p = w + t;
-            for (int r = 0; r < rows; r++, p += cols)
-            {
-                s0 = Fma(Vector512.Load(p), Vector512.Create(x[r]), s0);
-            }
-
-            Vector512.Store(Vector512.ConditionalSelect(mask, s0, current), y + t);
+            Column1(w, rows, cols, x, y + t, t, accumulate, TailMask(cols - c), true);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Column1(float* w, int rows, int cols, float* x, float* y, int c, bool accumulate, Vec mask, bool masked)
+    {
+        Vec s0 = Vec.Zero, s1 = Vec.Zero, s2 = Vec.Zero, s3 = Vec.Zero;
+        float* p = w + c;
+        nint ld = cols;
+        int r = 0;
+        for (; r <= rows - 4; r += 4, p += 4 * ld)
+        {
+            s0 = Fma(Vector512.Load(p), Vector512.Create(x[r]), s0);
+            s1 = Fma(Vector512.Load(p + ld), Vector512.Create(x[r + 1]), s1);
+            s2 = Fma(Vector512.Load(p + (2 * ld)), Vector512.Create(x[r + 2]), s2);
+            s3 = Fma(Vector512.Load(p + (3 * ld)), Vector512.Create(x[r + 3]), s3);
+        }
+
+        if (r < rows)
+        {
+            s0 = Fma(Vector512.Load(p), Vector512.Create(x[r]), s0);
+        }
+
+        if (r + 1 < rows)
+        {
+            s1 = Fma(Vector512.Load(p + ld), Vector512.Create(x[r + 1]), s1);
+        }
+
+        if (r + 2 < rows)
+        {
+            s2 = Fma(Vector512.Load(p + (2 * ld)), Vector512.Create(x[r + 2]), s2);
+        }
+
+        Vec current = Vector512.Load(y);
+        Vec sum = (s0 + s1) + (s2 + s3);
+        Vec result = accumulate ? current + sum : sum;
+        Vector512.Store(masked ? Vector512.ConditionalSelect(mask, result, current) : result, y);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -204,14 +254,35 @@ internal static unsafe class GemvAvx512
     {
         for (int c = 0; c < cols; c++)
         {
-            float s = accumulate ? y[c] : 0;
+            // The same four interleaved chains as one vector lane.
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
             float* p = w + c;
-            for (int r = 0; r < rows; r++, p += cols)
+            int r = 0;
+            for (; r <= rows - 4; r += 4, p += 4 * cols)
             {
-                s = ScalarFma(*p, x[r], s);
+                s0 = ScalarFma(p[0], x[r], s0);
+                s1 = ScalarFma(p[cols], x[r + 1], s1);
+                s2 = ScalarFma(p[2 * cols], x[r + 2], s2);
+                s3 = ScalarFma(p[3 * cols], x[r + 3], s3);
             }
 
-            y[c] = s;
+            if (r < rows)
+            {
+                s0 = ScalarFma(p[0], x[r], s0);
+            }
+
+            if (r + 1 < rows)
+            {
+                s1 = ScalarFma(p[cols], x[r + 1], s1);
+            }
+
+            if (r + 2 < rows)
+            {
+                s2 = ScalarFma(p[2 * cols], x[r + 2], s2);
+            }
+
+            float sum = (s0 + s1) + (s2 + s3);
+            y[c] = accumulate ? y[c] + sum : sum;
         }
     }
 

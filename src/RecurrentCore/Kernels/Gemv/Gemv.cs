@@ -88,7 +88,8 @@ public static class Gemv
 
     /// <summary>
     /// <c>y[c] = (accumulate ? y[c] : 0) + Σ_r w[r·cols + c]·x[r]</c> for <c>c &lt; cols</c> (that is <c>y (+)= Wᵀ·x</c>),
-    /// with the given variant. Each output is one chain over <c>r = 0, 1, …</c> in order.
+    /// with the given variant. Each output sums its rows in an order fixed by the shape and variant (one chain over
+    /// <c>r</c> in order; AVX-512: four interleaved chains over <c>r mod 4</c>, then <c>(s0 + s1) + (s2 + s3)</c>).
     /// </summary>
     /// <param name="w">The matrix, row-major, at least <c>rows·cols</c> elements.</param>
     /// <param name="rows">Rows of <paramref name="w"/> (inputs of this product).</param>
