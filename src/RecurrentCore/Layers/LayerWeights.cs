@@ -64,6 +64,17 @@ internal sealed class LayerWeights
         }
     }
 
+    /// <summary>
+    /// Below this hidden size a one-row GEMV runs column-blocked over the transposed weights (all outputs in registers,
+    /// no horizontal sums, which dominate rows of 16–32 floats); from it up, row-blocked dot products over the
+    /// row-major weights stream better (measured with <c>recurrent bench --mode step/forward</c>, H = 16, 64, 256).
+    /// The choice depends on the shapes only, so results stay deterministic.
+    /// </summary>
+    public const int ColumnGemvBelowHidden = 64;
+
+    /// <summary>Whether one-row products run column-blocked on the transposed weights (small H).</summary>
+    public bool ColumnGemv => HiddenSize < ColumnGemvBelowHidden;
+
     public int InputSize { get; }
 
     public int HiddenSize { get; }
@@ -100,12 +111,29 @@ internal sealed class LayerWeights
     /// <summary>Handed to the GRU gate kernel (b_hh); empty otherwise.</summary>
     public float[] GateBiasHh { get; }
 
+    /// <summary>gates[B × G·H] (+)= x[B × In]·W_ihᵀ for one row (B = 1): the streaming step's input projection.</summary>
+    public void InputRow(ReadOnlySpan<float> x, Span<float> gates, bool accumulate, KernelVariant variant)
+    {
+        if (ColumnGemv)
+        {
+            Gemv.MultiplyTransposed(StepWeightsT.AsSpan(0, InputSize * GateRows), InputSize, GateRows, x, gates, accumulate, variant);
+        }
+        else
+        {
+            Gemv.Multiply(WeightIh, GateRows, InputSize, x, gates, accumulate, variant);
+        }
+    }
+
     /// <summary>gates[B × G·H] (+)= hPrev[B × H]·W_hhᵀ: a GEMV for one row, a packed GEMM for several.</summary>
     public void Recurrent(int batch, ReadOnlySpan<float> hPrev, Span<float> gates, bool accumulate, KernelVariant variant)
     {
-        if (batch == 1)
+        if (batch == 1 && ColumnGemv)
         {
             Gemv.MultiplyTransposed(WeightHhT, HiddenSize, GateRows, hPrev, gates, accumulate, variant);
+        }
+        else if (batch == 1)
+        {
+            Gemv.Multiply(WeightHh, GateRows, HiddenSize, hPrev, gates, accumulate, variant);
         }
         else
         {
@@ -116,9 +144,13 @@ internal sealed class LayerWeights
     /// <summary>dhPrev[B × H] (+)= dGates[B × G·H]·W_hh.</summary>
     public void RecurrentBackward(int batch, ReadOnlySpan<float> dGates, Span<float> dhPrev, bool accumulate, KernelVariant variant)
     {
-        if (batch == 1)
+        if (batch == 1 && ColumnGemv)
         {
             Gemv.MultiplyTransposed(WeightHh, GateRows, HiddenSize, dGates, dhPrev, accumulate, variant);
+        }
+        else if (batch == 1)
+        {
+            Gemv.Multiply(WeightHhT, HiddenSize, GateRows, dGates, dhPrev, accumulate, variant);
         }
         else
         {

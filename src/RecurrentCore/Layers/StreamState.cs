@@ -106,10 +106,10 @@ public sealed class StreamState
             {
                 var w = _layer.Weights(l, 0);
                 var hl = _h.AsSpan(l * b * h, b * h);
-                bool fused = b == 1 && cfg.Cell != CellKind.Gru;
+                // Small H, one row: one column-blocked GEMV over [W_ihᵀ; W_hhᵀ] and [x; h], from the folded bias.
+                bool fused = b == 1 && cfg.Cell != CellKind.Gru && w.ColumnGemv;
                 if (fused)
                 {
-                    // One column-blocked GEMV over [W_ihᵀ; W_hhᵀ] and [x; h], starting from the folded bias.
                     int inSize = w.InputSize;
                     input.CopyTo(_z);
                     hl.CopyTo(_z.AsSpan(inSize));
@@ -127,7 +127,7 @@ public sealed class StreamState
                         w.ProjectionBias.CopyTo(gates);
                     }
 
-                    Gemv.MultiplyTransposed(w.StepWeightsT.AsSpan(0, w.InputSize * gh), w.InputSize, gh, input, gates, accumulate: w.ProjectionBias.Length != 0, variant);
+                    w.InputRow(input, gates, accumulate: w.ProjectionBias.Length != 0, variant);
                 }
                 else
                 {
