@@ -35,8 +35,11 @@ internal static class SequenceRunner
         Optional(h0.Length, states, nameof(h0));
         CellState(cfg, cN.Length, states, nameof(cN));
         CellState(cfg, c0.Length, states, nameof(c0));
-        SetLengths(ws, lengths, seqLen, batch);
+        // Invalidate the previous run before anything can throw: a refused call must not leave the workspace claiming
+        // a forward whose shapes (SeqLen, Batch) it no longer matches.
         ws.HasForward = false;
+        ws.HasRun = false;
+        SetLengths(ws, lengths, seqLen, batch);
 
         // Layer 0's input, time-major: the caller's span when usable as is, else a copy (batch-first, padding to zero,
         // or kept for backward).
@@ -158,6 +161,7 @@ internal static class SequenceRunner
         }
 
         ws.HasForward = ws.Training;
+        ws.HasRun = true;
     }
 
     public static void Backward(
@@ -347,6 +351,22 @@ internal static class SequenceRunner
 
     private static void SetLengths(RecurrentWorkspace ws, ReadOnlySpan<int> lengths, int seqLen, int batch)
     {
+        if (!lengths.IsEmpty)
+        {
+            if (lengths.Length != batch)
+            {
+                throw new ArgumentException($"lengths has {lengths.Length} entries, expected batch {batch}", nameof(lengths));
+            }
+
+            for (int b = 0; b < batch; b++)
+            {
+                if (lengths[b] < 1 || lengths[b] > seqLen)
+                {
+                    throw new ArgumentException($"lengths[{b}] = {lengths[b]} is outside 1..{seqLen}", nameof(lengths));
+                }
+            }
+        }
+
         ws.SeqLen = seqLen;
         ws.Batch = batch;
         ws.HasLengths = false;
@@ -355,20 +375,10 @@ internal static class SequenceRunner
             return;
         }
 
-        if (lengths.Length != batch)
-        {
-            throw new ArgumentException($"lengths has {lengths.Length} entries, expected batch {batch}", nameof(lengths));
-        }
-
         var dst = ws.Lengths;
         bool full = true;
         for (int b = 0; b < batch; b++)
         {
-            if (lengths[b] < 1 || lengths[b] > seqLen)
-            {
-                throw new ArgumentException($"lengths[{b}] = {lengths[b]} is outside 1..{seqLen}", nameof(lengths));
-            }
-
             dst[b] = lengths[b];
             full &= lengths[b] == seqLen;
         }
