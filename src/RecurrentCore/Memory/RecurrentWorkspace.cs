@@ -120,10 +120,17 @@ public sealed class RecurrentWorkspace
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         var cfg = Layer.Config;
         long rows = (long)maxSeqLen * maxBatch;
-        int h = cfg.HiddenSize, gh = cfg.GateCount * h, dh = cfg.OutputSize;
+        if (rows > Array.MaxLength)
+        {
+            // Checked here so that rows × features below cannot overflow a long.
+            throw new ArgumentOutOfRangeException(
+                nameof(maxSeqLen), $"the workspace would need T·B = {rows} rows, more than one array can hold ({Array.MaxLength}); use a smaller max T or max B");
+        }
+
+        long h = cfg.HiddenSize, gh = cfg.GateCount * h, dh = cfg.OutputSize;
         int slots = cfg.NumLayers * cfg.NumDirections;
         bool lstm = cfg.Cell == CellKind.Lstm, gru = cfg.Cell == CellKind.Gru;
-        int widest = Math.Max(cfg.InputSize, dh);
+        long widest = Math.Max(cfg.InputSize, dh);
 
         var layout = new WorkspaceLayout();
         var v = new Views();

@@ -35,11 +35,11 @@ internal static class SequenceRunner
         Optional(h0.Length, states, nameof(h0));
         CellState(cfg, cN.Length, states, nameof(cN));
         CellState(cfg, c0.Length, states, nameof(c0));
-        // Invalidate the previous run before anything can throw: a refused call must not leave the workspace claiming
-        // a forward whose shapes (SeqLen, Batch) it no longer matches.
+        // SetLengths validates before it records anything, so a refused call leaves the workspace (and the forward it
+        // holds for backward) exactly as it was.
+        SetLengths(ws, lengths, seqLen, batch);
         ws.HasForward = false;
         ws.HasRun = false;
-        SetLengths(ws, lengths, seqLen, batch);
 
         // Layer 0's input, time-major: the caller's span when usable as is, else a copy (batch-first, padding to zero,
         // or kept for backward).
