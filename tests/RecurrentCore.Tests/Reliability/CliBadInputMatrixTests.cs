@@ -101,7 +101,8 @@ public sealed class CliBadInputMatrixTests : IDisposable
             long n = shape.Aggregate(1L, (a, d) => a * d);
             path = _cli.Path($"shape{shape.Length}-{n}.npy");
             Npy.WriteFile(path, HostTensor.FromSingle(shape, new float[n]));
-            Assert.Contains("expected", Bad(role, path), StringComparison.Ordinal);
+            string err = Bad(role, path);
+            Assert.True(err.Contains("expected", StringComparison.Ordinal) || err.Contains("does not fit", StringComparison.Ordinal), err);
         }
     }
 
