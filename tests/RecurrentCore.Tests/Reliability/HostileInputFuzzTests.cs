@@ -7,6 +7,7 @@ using RecurrentCore.Interop;
 using RecurrentCore.Interop.Onnx;
 using RecurrentCore.Tests.Reference;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace RecurrentCore.Tests.Reliability;
 
@@ -20,7 +21,7 @@ namespace RecurrentCore.Tests.Reliability;
 /// Fixed seed; <see cref="Cases"/> cases per format in CI, ×20 with RECURRENTCORE_LONG_TESTS=1.
 /// </summary>
 [Trait("Category", "Reliability")]
-public class HostileInputFuzzTests
+public class HostileInputFuzzTests(ITestOutputHelper log)
 {
     public static readonly int Cases = LongTests.Enabled ? 20_000 : 1_000;
 
@@ -51,6 +52,7 @@ public class HostileInputFuzzTests
     {
         var valid = ValidSafeTensors();
         var stats = Run("safetensors", rng => MutateSafeTensors(valid, rng), bytes => SafeTensors.Read(bytes, "fuzz.safetensors"), "fuzz.safetensors");
+        log.WriteLine(stats.ToString());
         Assert.True(stats.Successes > 0 && stats.Failures > Cases / 2, stats.ToString());
     }
 
@@ -58,6 +60,7 @@ public class HostileInputFuzzTests
     public void Npy_header_mutations_raise_only_our_exception()
     {
         var stats = Run("npy", MutateNpy, bytes => Npy.Read(bytes, "fuzz.npy"), "fuzz.npy");
+        log.WriteLine(stats.ToString());
         Assert.True(stats.Successes > 0 && stats.Failures > Cases / 2, stats.ToString());
     }
 
@@ -71,6 +74,7 @@ public class HostileInputFuzzTests
             OnnxModel.Export(FuzzParameters(CellKind.RnnRelu, bidirectional: false, layers: 1)),
         };
         var stats = Run("onnx", rng => MutateOnnx(valid[rng.Next(valid.Length)], rng), bytes => OnnxModel.Import(bytes, "fuzz.onnx"), "fuzz.onnx");
+        log.WriteLine(stats.ToString());
         Assert.True(stats.Successes > 0 && stats.Failures > Cases / 2, stats.ToString());
     }
 
