@@ -163,7 +163,8 @@ public sealed class RecurrentLayer
         var v = variant ?? KernelCatalog.Active;
         if (!KernelCatalog.IsSupported(v))
         {
-            throw new ArgumentException($"kernel variant {KernelCatalog.Name(v)} is not supported on this machine", nameof(variant));
+            string name = Enum.IsDefined(v) ? KernelCatalog.Name(v) : $"({(int)v})";
+            throw new ArgumentException($"kernel variant {name} is not supported on this machine", nameof(variant));
         }
 
         var weights = new LayerWeights[config.NumLayers * config.NumDirections];

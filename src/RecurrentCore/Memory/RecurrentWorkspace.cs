@@ -15,12 +15,8 @@ public sealed class RecurrentWorkspace : IDisposable
     private byte[] _active = [];
     private int[] _lengths = [];
 
-    // Named views (see Layout for their shapes).
-    private Segment _x, _ghStep, _dA, _dB, _dGi, _dGh;
-    private Segment _h0, _c0, _hn, _cn, _gradHN, _gradCN, _gradH0, _gradC0;
-    private Segment[] _stateH = [], _stateC = [], _dh = [], _dc = [];
-    private Segment[] _layerOut = [];
-    private Segment[] _gates = [], _gh = [], _hPrev = [], _cPrev = [], _tanhC = [];
+    // Named views (see Allocate for their shapes); replaced as a whole, with the block, only once a new block exists.
+    private Views _v = new();
 
     internal RecurrentWorkspace(RecurrentLayer layer, int maxSeqLen, int maxBatch, bool training, int threads)
     {
@@ -42,6 +38,9 @@ public sealed class RecurrentWorkspace : IDisposable
     internal Threading.WorkerPool? Pool { get; }
 
     internal Sequence.SequencePass Pass { get; }
+
+    /// <summary>Stops the worker threads of a multi-threaded workspace; a single-threaded one holds none.</summary>
+    public void Dispose() => Pool?.Dispose();
 
     /// <summary>The layer this workspace was sized for.</summary>
     public RecurrentLayer Layer { get; }
@@ -66,12 +65,17 @@ public sealed class RecurrentWorkspace : IDisposable
 
     internal bool HasForward { get; set; }
 
+    /// <summary>Whether the last forward in this workspace completed (training or not): its top-layer output is held.</summary>
+    internal bool HasRun { get; set; }
+
     internal Span<int> Lengths => _lengths.AsSpan(0, Batch);
 
     /// <summary>Grows the workspace (one new allocation) when it is smaller than the given shapes; a no-op otherwise.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is below 1, or the block would exceed one array's capacity.</exception>
     public void EnsureCapacity(int maxSeqLen, int maxBatch)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSeqLen, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         if (maxSeqLen > MaxSeqLen || maxBatch > MaxBatch)
         {
             Allocate(Math.Max(maxSeqLen, MaxSeqLen), Math.Max(maxBatch, MaxBatch));
@@ -94,40 +98,23 @@ public sealed class RecurrentWorkspace : IDisposable
 
     internal Span<byte> Active => _active.AsSpan(0, Batch);
 
-    internal Span<float> H0(int count) => _h0.Of(_block, count);
+    internal Span<float> X(int count) => _v.X.Of(_block, count);
 
-    internal Span<float> C0(int count) => _c0.Of(_block, count);
+    internal Span<float> H0(int count) => _v.H0.Of(_block, count);
 
-    internal Span<float> HN(int count) => _hn.Of(_block, count);
+    internal Span<float> C0(int count) => _v.C0.Of(_block, count);
 
-    internal Span<float> CN(int count) => _cn.Of(_block, count);
+    internal Span<float> HN(int count) => _v.HN.Of(_block, count);
 
-    internal Span<float> GradHN(int count) => _gradHN.Of(_block, count);
+    internal Span<float> CN(int count) => _v.CN.Of(_block, count);
 
-    internal Span<float> GradCN(int count) => _gradCN.Of(_block, count);
+    internal Span<float> GradHN(int count) => _v.GradHN.Of(_block, count);
 
-    internal Span<float> GradH0(int count) => _gradH0.Of(_block, count);
+    internal Span<float> GradCN(int count) => _v.GradCN.Of(_block, count);
 
-    internal Span<float> GradC0(int count) => _gradC0.Of(_block, count);
+    internal Span<float> GradH0(int count) => _v.GradH0.Of(_block, count);
 
-    /// <summary>Stops the worker threads of a multi-threaded workspace; a single-threaded one holds none.</summary>
-    public void Dispose() => Pool?.Dispose();
-
-    internal Span<float> X(int count) => _x.Of(_block, count);
-
-    internal Span<float> GhStep(int count) => _ghStep.Of(_block, count);
-
-    internal Span<float> StateH(int i, int count) => _stateH[i].Of(_block, count);
-
-    internal Span<float> StateC(int i, int count) => _stateC[i].Of(_block, count);
-
-    internal Span<float> Dh(int i, int count) => _dh[i].Of(_block, count);
-
-    internal Span<float> Dc(int i, int count) => _dc[i].Of(_block, count);
-
-    internal Span<float> GradA(int count) => _dA.Of(_block, count);
-
-    internal Span<float> GradB(int count) => _dB.Of(_block, count);
+    internal Span<float> GradC0(int count) => _v.GradC0.Of(_block, count);
 
     /// <summary>dL/d(layer l's output), time-major: the two gradient buffers alternate going down the layers.</summary>
     internal Span<float> OutputGradientSource(int layer, int count) => ((Layer.Config.NumLayers - 1 - layer) & 1) == 0 ? GradA(count) : GradB(count);
@@ -135,22 +122,36 @@ public sealed class RecurrentWorkspace : IDisposable
     /// <summary>dL/d(layer l's input), time-major: the buffer the layer below reads as its output gradient.</summary>
     internal Span<float> InputGradientTarget(int layer, int count) => ((Layer.Config.NumLayers - 1 - layer) & 1) == 0 ? GradB(count) : GradA(count);
 
-    internal Span<float> GradGi(int count) => _dGi.Of(_block, count);
+    internal Span<float> GhStep(int count) => _v.GhStep.Of(_block, count);
 
-    internal Span<float> GradGh(int count) => _dGh.Of(_block, count);
+    internal Span<float> StateH(int i, int count) => _v.StateH[i].Of(_block, count);
+
+    internal Span<float> StateC(int i, int count) => _v.StateC[i].Of(_block, count);
+
+    internal Span<float> Dh(int i, int count) => _v.Dh[i].Of(_block, count);
+
+    internal Span<float> Dc(int i, int count) => _v.Dc[i].Of(_block, count);
+
+    internal Span<float> GradA(int count) => _v.DA.Of(_block, count);
+
+    internal Span<float> GradB(int count) => _v.DB.Of(_block, count);
+
+    internal Span<float> GradGi(int count) => _v.DGi.Of(_block, count);
+
+    internal Span<float> GradGh(int count) => _v.DGh.Of(_block, count);
 
     /// <summary>Layer l's output (T, B, D·H): its own buffer in training, two alternating buffers in inference.</summary>
-    internal Span<float> LayerOut(int layer, int count) => _layerOut[Training ? layer : layer & 1].Of(_block, count);
+    internal Span<float> LayerOut(int layer, int count) => _v.LayerOut[Training ? layer : layer & 1].Of(_block, count);
 
-    internal Span<float> Gates(int slot, int count) => _gates[Training ? slot : 0].Of(_block, count);
+    internal Span<float> Gates(int slot, int count) => _v.Gates[Training ? slot : 0].Of(_block, count);
 
-    internal Span<float> Gh(int slot, int count) => _gh[slot].Of(_block, count);
+    internal Span<float> Gh(int slot, int count) => _v.Gh[slot].Of(_block, count);
 
-    internal Span<float> HPrev(int slot, int count) => _hPrev[slot].Of(_block, count);
+    internal Span<float> HPrev(int slot, int count) => _v.HPrev[slot].Of(_block, count);
 
-    internal Span<float> CPrev(int slot, int count) => _cPrev[slot].Of(_block, count);
+    internal Span<float> CPrev(int slot, int count) => _v.CPrev[slot].Of(_block, count);
 
-    internal Span<float> TanhC(int slot, int count) => _tanhC[slot].Of(_block, count);
+    internal Span<float> TanhC(int slot, int count) => _v.TanhC[slot].Of(_block, count);
 
     private void Allocate(int maxSeqLen, int maxBatch)
     {
@@ -158,65 +159,91 @@ public sealed class RecurrentWorkspace : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         var cfg = Layer.Config;
         long rows = (long)maxSeqLen * maxBatch;
-        int h = cfg.HiddenSize, gh = cfg.GateCount * h, dh = cfg.OutputSize;
+        if (rows > Array.MaxLength)
+        {
+            // Checked here so that rows × features below cannot overflow a long.
+            throw new ArgumentOutOfRangeException(
+                nameof(maxSeqLen), $"the workspace would need T·B = {rows} rows, more than one array can hold ({Array.MaxLength}); use a smaller max T or max B");
+        }
+
+        long h = cfg.HiddenSize, gh = cfg.GateCount * h, dh = cfg.OutputSize;
         int slots = cfg.NumLayers * cfg.NumDirections;
         bool lstm = cfg.Cell == CellKind.Lstm, gru = cfg.Cell == CellKind.Gru;
-        int widest = Math.Max(cfg.InputSize, dh);
+        long widest = Math.Max(cfg.InputSize, dh);
 
         var layout = new WorkspaceLayout();
-        _x = layout.Add(rows * cfg.InputSize);                  // (T, B, I) time-major copy of the input
-        _stateH = [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)];
-        _stateC = lstm ? [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)] : [default, default];
-        _ghStep = layout.Add(gru ? (long)maxBatch * gh : 0);   // inference: W_hh h for one step
-        long states = (long)slots * maxBatch * h;               // (L·D, B, H)
-        _h0 = layout.Add(states);
-        _c0 = layout.Add(lstm ? states : 0);
-        _hn = layout.Add(states);
-        _cn = layout.Add(lstm ? states : 0);
+        var v = new Views();
+        v.X = layout.Add(rows * cfg.InputSize);                  // (T, B, I) time-major copy of the input
+        v.StateH = [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)];
+        v.StateC = lstm ? [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)] : [default, default];
+        v.GhStep = layout.Add(gru ? (long)maxBatch * gh : 0);   // inference: W_hh h for one step
+        long states = slots * maxBatch * h;                      // (L·D, B, H)
+        v.H0 = layout.Add(states);
+        v.C0 = layout.Add(lstm ? states : 0);
+        v.HN = layout.Add(states);
+        v.CN = layout.Add(lstm ? states : 0);
         if (Training)
         {
-            _layerOut = new Segment[cfg.NumLayers];
+            v.LayerOut = new Segment[cfg.NumLayers];
             for (int l = 0; l < cfg.NumLayers; l++)
             {
-                _layerOut[l] = layout.Add(rows * dh);           // (T, B, D·H) per layer
+                v.LayerOut[l] = layout.Add(rows * dh);           // (T, B, D·H) per layer
             }
 
-            _gates = new Segment[slots];
-            _gh = new Segment[slots];
-            _hPrev = new Segment[slots];
-            _cPrev = new Segment[slots];
-            _tanhC = new Segment[slots];
+            v.Gates = new Segment[slots];
+            v.Gh = new Segment[slots];
+            v.HPrev = new Segment[slots];
+            v.CPrev = new Segment[slots];
+            v.TanhC = new Segment[slots];
             for (int s = 0; s < slots; s++)
             {
-                _gates[s] = layout.Add(rows * gh);              // (T, B, G·H) projection, then activations
-                _gh[s] = layout.Add(gru ? rows * gh : 0);       // (T, B, 3H) W_hh h (+ b_hn in the n block)
-                _hPrev[s] = layout.Add(rows * h);               // (T, B, H) state before each time step
-                _cPrev[s] = layout.Add(lstm ? rows * h : 0);
-                _tanhC[s] = layout.Add(lstm ? rows * h : 0);
+                v.Gates[s] = layout.Add(rows * gh);              // (T, B, G·H) projection, then activations
+                v.Gh[s] = layout.Add(gru ? rows * gh : 0);       // (T, B, 3H) W_hh h (+ b_hn in the n block)
+                v.HPrev[s] = layout.Add(rows * h);               // (T, B, H) state before each time step
+                v.CPrev[s] = layout.Add(lstm ? rows * h : 0);
+                v.TanhC[s] = layout.Add(lstm ? rows * h : 0);
             }
 
-            _dA = layout.Add(rows * widest);                    // dL/d(layer output), then dL/d(layer input)
-            _dB = layout.Add(rows * widest);
-            _dGi = layout.Add(rows * gh);                       // (T, B, G·H) pre-activation gradients
-            _dGh = layout.Add(gru ? rows * gh : 0);
-            _dh = [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)];
-            _gradHN = layout.Add(states);
-            _gradCN = layout.Add(lstm ? states : 0);
-            _gradH0 = layout.Add(states);
-            _gradC0 = layout.Add(lstm ? states : 0);
-            _dc = lstm ? [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)] : [default, default];
+            v.DA = layout.Add(rows * widest);                    // dL/d(layer output), then dL/d(layer input)
+            v.DB = layout.Add(rows * widest);
+            v.DGi = layout.Add(rows * gh);                       // (T, B, G·H) pre-activation gradients
+            v.DGh = layout.Add(gru ? rows * gh : 0);
+            v.Dh = [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)];
+            v.Dc = lstm ? [layout.Add((long)maxBatch * h), layout.Add((long)maxBatch * h)] : [default, default];
+            v.GradHN = layout.Add(states);
+            v.GradCN = layout.Add(lstm ? states : 0);
+            v.GradH0 = layout.Add(states);
+            v.GradC0 = layout.Add(lstm ? states : 0);
         }
         else
         {
-            _layerOut = [layout.Add(rows * dh), layout.Add(cfg.NumLayers > 1 ? rows * dh : 0)];
-            _gates = [layout.Add(rows * gh)];
+            v.LayerOut = [layout.Add(rows * dh), layout.Add(cfg.NumLayers > 1 ? rows * dh : 0)];
+            v.Gates = [layout.Add(rows * gh)];
         }
 
-        _block = new float[layout.Total];
-        _active = new byte[maxBatch];
-        _lengths = new int[maxBatch];
+        // Allocate everything before replacing anything: a refused size (too large for one array, or out of memory)
+        // leaves the workspace as it was.
+        var block = new float[layout.Total];
+        var active = new byte[maxBatch];
+        var lengths = new int[maxBatch];
+        _v = v;
+        _block = block;
+        _active = active;
+        _lengths = lengths;
         MaxSeqLen = maxSeqLen;
         MaxBatch = maxBatch;
         HasForward = false;
+        HasRun = false;
+    }
+
+    private sealed class Views
+    {
+#pragma warning disable CA1051 // a plain bag of segments, written once by Allocate
+        public Segment X, GhStep, DA, DB, DGi, DGh;
+        public Segment H0, C0, HN, CN, GradHN, GradCN, GradH0, GradC0;
+        public Segment[] StateH = [], StateC = [], Dh = [], Dc = [];
+        public Segment[] LayerOut = [];
+        public Segment[] Gates = [], Gh = [], HPrev = [], CPrev = [], TanhC = [];
+#pragma warning restore CA1051
     }
 }

@@ -34,8 +34,11 @@ internal static class SequenceRunner
         Optional(h0.Length, states, nameof(h0));
         CellState(cfg, cN.Length, states, nameof(cN));
         CellState(cfg, c0.Length, states, nameof(c0));
+        // SetLengths validates before it records anything, so a refused call leaves the workspace (and the forward it
+        // holds for backward) exactly as it was.
         SetLengths(ws, lengths, seqLen, batch);
         ws.HasForward = false;
+        ws.HasRun = false;
 
         var x = ws.X(rows * cfg.InputSize);
         if (cfg.BatchFirst)
@@ -90,6 +93,7 @@ internal static class SequenceRunner
         }
 
         ws.HasForward = ws.Training;
+        ws.HasRun = true;
     }
 
     public static void Backward(
@@ -207,6 +211,22 @@ internal static class SequenceRunner
 
     private static void SetLengths(RecurrentWorkspace ws, ReadOnlySpan<int> lengths, int seqLen, int batch)
     {
+        if (!lengths.IsEmpty)
+        {
+            if (lengths.Length != batch)
+            {
+                throw new ArgumentException($"lengths has {lengths.Length} entries, expected batch {batch}", nameof(lengths));
+            }
+
+            for (int b = 0; b < batch; b++)
+            {
+                if (lengths[b] < 1 || lengths[b] > seqLen)
+                {
+                    throw new ArgumentException($"lengths[{b}] = {lengths[b]} is outside 1..{seqLen}", nameof(lengths));
+                }
+            }
+        }
+
         ws.SeqLen = seqLen;
         ws.Batch = batch;
         ws.HasLengths = false;
@@ -215,20 +235,10 @@ internal static class SequenceRunner
             return;
         }
 
-        if (lengths.Length != batch)
-        {
-            throw new ArgumentException($"lengths has {lengths.Length} entries, expected batch {batch}", nameof(lengths));
-        }
-
         var dst = ws.Lengths;
         bool full = true;
         for (int b = 0; b < batch; b++)
         {
-            if (lengths[b] < 1 || lengths[b] > seqLen)
-            {
-                throw new ArgumentException($"lengths[{b}] = {lengths[b]} is outside 1..{seqLen}", nameof(lengths));
-            }
-
             dst[b] = lengths[b];
             full &= lengths[b] == seqLen;
         }

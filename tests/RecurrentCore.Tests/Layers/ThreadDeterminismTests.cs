@@ -73,7 +73,13 @@ public class ThreadDeterminismTests
             layer.Backward(ws, y, default, default, grads, dx);
         }
 
-        Run();
+        // Warm up past tiered compilation's call-count thresholds: re-JIT bookkeeping may allocate on whichever
+        // thread reaches them, which here includes the worker.
+        for (int i = 0; i < 40; i++)
+        {
+            Run();
+        }
+
         long caller = GC.GetAllocatedBytesForCurrentThread();
         long workers = ws.Pool!.WorkerAllocatedBytes;
         for (int i = 0; i < 5; i++)
