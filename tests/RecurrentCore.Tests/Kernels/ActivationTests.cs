@@ -161,13 +161,13 @@ public class ActivationTests
             Activations.SigmoidDerivativeFromOutput(s, d, variant);
             for (int i = 0; i < n; i++)
             {
-                Assert.True(Ulp.Error(d[i], s[i] * (1.0 - s[i])) <= 1, $"sigmoid' n={n} i={i}");
+                Assert.True(Ulp.Error(d[i], s[i] * (1.0 - s[i])) <= 1.5, $"sigmoid' n={n} i={i}");
             }
 
             Activations.TanhDerivativeFromOutput(s, d, variant);
             for (int i = 0; i < n; i++)
             {
-                Assert.True(Ulp.Error(d[i], 1.0 - ((double)s[i] * s[i])) <= 1, $"tanh' n={n} i={i}");
+                Assert.True(Ulp.Error(d[i], 1.0 - ((double)s[i] * s[i])) <= 1.5, $"tanh' n={n} i={i}");
             }
         }
     }

@@ -172,4 +172,53 @@ public class GruResetBeforeGateTests
             KernelCases.Close(dhp, GateReference.Gradient(hpD, Loss), 1e-5, 1e-5, $"dhPrev (direct + reset path) vs FD n={n}");
         }
     }
+
+    [Theory]
+    [MemberData(nameof(KernelCases.Variants), MemberType = typeof(KernelCases))]
+    public void Batch_rows_with_strides_equal_row_calls(KernelVariant variant)
+    {
+        foreach (int n in new[] { 1, 5, 17, 64 })
+        {
+            const int batch = 3;
+            int gs = (3 * n) + 2, rs = (2 * n) + 1, ss = n + 3;
+            var rng = KernelCases.Rng("grurb.batch", variant, n);
+            var gi = KernelCases.Uniform(rng, batch * gs, 3);
+            var ghRz = KernelCases.Uniform(rng, batch * rs, 3);
+            var bih = KernelCases.Uniform(rng, 3 * n, 1);
+            var bhh = KernelCases.Uniform(rng, 3 * n, 1);
+            var hp = KernelCases.Uniform(rng, batch * ss, 1);
+            var ghn = KernelCases.Uniform(rng, batch * ss, 1);
+            var dh = KernelCases.Uniform(rng, batch * ss, 1);
+            var drh = KernelCases.Uniform(rng, batch * ss, 1);
+
+            var g = (float[])gi.Clone();
+            var rh = LstmGateTests.Filled(batch * ss);
+            var h = LstmGateTests.Filled(batch * ss);
+            var dg = LstmGateTests.Filled(batch * gs);
+            var dhp = LstmGateTests.Filled(batch * ss);
+            GruResetBeforeGates.ForwardStage1(batch, n, g, gs, ghRz, rs, bih, bhh, hp, ss, rh, ss, variant);
+            GruResetBeforeGates.ForwardStage2(batch, n, g, gs, ghn, ss, bih, bhh, hp, ss, h, ss, saveActivations: true, variant);
+            GruResetBeforeGates.BackwardStage2(batch, n, g, gs, hp, ss, dh, ss, dg, gs, dhp, ss, variant);
+            GruResetBeforeGates.BackwardStage1(batch, n, g, gs, hp, ss, drh, ss, dg, gs, dhp, ss, variant);
+            for (int b = 0; b < batch; b++)
+            {
+                var gr = gi.AsSpan(b * gs, 3 * n).ToArray();
+                var rhr = new float[n];
+                var hr = new float[n];
+                var dgr = new float[3 * n];
+                var dhpr = new float[n];
+                var hpr = hp.AsSpan(b * ss, n);
+                GruResetBeforeGates.ForwardStage1(n, gr, ghRz.AsSpan(b * rs, 2 * n), bih, bhh, hpr, rhr, variant);
+                GruResetBeforeGates.ForwardStage2(n, gr, ghn.AsSpan(b * ss, n), bih, bhh, hpr, hr, saveActivations: true, variant);
+                GruResetBeforeGates.BackwardStage2(n, gr, hpr, dh.AsSpan(b * ss, n), dgr, dhpr, variant);
+                GruResetBeforeGates.BackwardStage1(n, gr, hpr, drh.AsSpan(b * ss, n), dgr, dhpr, variant);
+                Assert.True(g.AsSpan(b * gs, 3 * n).SequenceEqual(gr) && rh.AsSpan(b * ss, n).SequenceEqual(rhr) && h.AsSpan(b * ss, n).SequenceEqual(hr), $"forward row {b} n={n}");
+                Assert.True(dg.AsSpan(b * gs, 3 * n).SequenceEqual(dgr) && dhp.AsSpan(b * ss, n).SequenceEqual(dhpr), $"backward row {b} n={n}");
+                LstmGateTests.AssertPadding(rh, b, ss, n);
+                LstmGateTests.AssertPadding(h, b, ss, n);
+                LstmGateTests.AssertPadding(dhp, b, ss, n);
+                LstmGateTests.AssertPadding(dg, b, gs, 3 * n);
+            }
+        }
+    }
 }

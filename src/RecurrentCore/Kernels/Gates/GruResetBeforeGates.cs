@@ -17,7 +17,7 @@ namespace RecurrentCore.Kernels.Gates;
 /// <c>d_rh = W_hnᵀ·da_n</c>; <see cref="BackwardStage1(int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, KernelVariant?)"/>
 /// writes <c>da_r = d_rh⊙h_prev⊙r(1−r)</c> and adds <c>d_rh⊙r</c> to dh_prev. The gradient
 /// <c>dG = [da_r | da_z | da_n]</c> serves both <c>W_ih</c> and <c>W_hh</c> (whose n rows see <c>rh</c>).
-/// Row kernels only; the gates row holds 3H values <c>[r | z | n]</c>.
+/// The gates row holds 3H values <c>[r | z | n]</c>; batch overloads take B rows with a row stride per buffer (biases shared).
 /// </summary>
 public static unsafe class GruResetBeforeGates
 {
@@ -164,6 +164,216 @@ public static unsafe class GruResetBeforeGates
         {
             var k = new BackwardStage1Row { Gates = pg, HPrev = php, DRh = pdrh, DGates = pdg, DhPrev = pdhp };
             RowDriver.Run(ref k, n, v);
+        }
+    }
+
+    /// <summary>Stage 1 for <paramref name="batch"/> rows; see the row overload.</summary>
+    /// <param name="batch">B.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gi">B rows of [3H].</param>
+    /// <param name="giStride">Row stride of <paramref name="gi"/>.</param>
+    /// <param name="ghRz">B rows of [2H].</param>
+    /// <param name="ghRzStride">Row stride of <paramref name="ghRz"/>.</param>
+    /// <param name="biasIh">[3H] or empty.</param>
+    /// <param name="biasHh">[3H] or empty.</param>
+    /// <param name="hPrev">B rows of [H].</param>
+    /// <param name="hPrevStride">Row stride of <paramref name="hPrev"/>.</param>
+    /// <param name="rh">B rows of [H].</param>
+    /// <param name="rhStride">Row stride of <paramref name="rh"/>.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A buffer is too short or a stride too small, or the variant is unsupported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
+    public static void ForwardStage1(
+        int batch, int hiddenSize, Span<float> gi, int giStride, ReadOnlySpan<float> ghRz, int ghRzStride, ReadOnlySpan<float> biasIh,
+        ReadOnlySpan<float> biasHh, ReadOnlySpan<float> hPrev, int hPrevStride, Span<float> rh, int rhStride, KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        Shapes.Dimensions(batch, hiddenSize);
+        int n = hiddenSize;
+        Shapes.Rows(gi.Length, batch, 3 * n, giStride, nameof(gi));
+        Shapes.Rows(ghRz.Length, batch, 2 * n, ghRzStride, nameof(ghRz));
+        Shapes.OptionalVector(biasIh.Length, 3 * n, nameof(biasIh));
+        Shapes.OptionalVector(biasHh.Length, 3 * n, nameof(biasHh));
+        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
+        Shapes.Rows(rh.Length, batch, n, rhStride, nameof(rh));
+        fixed (float* pgi = gi)
+        fixed (float* pgh = ghRz)
+        fixed (float* pbi = biasIh)
+        fixed (float* pbh = biasHh)
+        fixed (float* php = hPrev)
+        fixed (float* prh = rh)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                var k = new Stage1Row
+                {
+                    Gi = pgi + ((nint)b * giStride),
+                    GhRz = pgh + ((nint)b * ghRzStride),
+                    BiasIh = pbi,
+                    BiasHh = pbh,
+                    HPrev = php + ((nint)b * hPrevStride),
+                    Rh = prh + ((nint)b * rhStride),
+                    Hidden = n,
+                };
+                RowDriver.Run(ref k, n, v);
+            }
+        }
+    }
+
+    /// <summary>Stage 2 for <paramref name="batch"/> rows; see the row overload.</summary>
+    /// <param name="batch">B.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gates">B rows of [3H].</param>
+    /// <param name="gatesStride">Row stride of <paramref name="gates"/>.</param>
+    /// <param name="ghN">B rows of [H].</param>
+    /// <param name="ghNStride">Row stride of <paramref name="ghN"/>.</param>
+    /// <param name="biasIh">[3H] or empty.</param>
+    /// <param name="biasHh">[3H] or empty.</param>
+    /// <param name="hPrev">B rows of [H].</param>
+    /// <param name="hPrevStride">Row stride of <paramref name="hPrev"/>.</param>
+    /// <param name="h">B rows of [H].</param>
+    /// <param name="hStride">Row stride of <paramref name="h"/>.</param>
+    /// <param name="saveActivations">Whether to keep n for backward.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A buffer is too short or a stride too small, or the variant is unsupported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
+    public static void ForwardStage2(
+        int batch, int hiddenSize, Span<float> gates, int gatesStride, ReadOnlySpan<float> ghN, int ghNStride, ReadOnlySpan<float> biasIh,
+        ReadOnlySpan<float> biasHh, ReadOnlySpan<float> hPrev, int hPrevStride, Span<float> h, int hStride, bool saveActivations,
+        KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        Shapes.Dimensions(batch, hiddenSize);
+        int n = hiddenSize;
+        Shapes.Rows(gates.Length, batch, 3 * n, gatesStride, nameof(gates));
+        Shapes.Rows(ghN.Length, batch, n, ghNStride, nameof(ghN));
+        Shapes.OptionalVector(biasIh.Length, 3 * n, nameof(biasIh));
+        Shapes.OptionalVector(biasHh.Length, 3 * n, nameof(biasHh));
+        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
+        Shapes.Rows(h.Length, batch, n, hStride, nameof(h));
+        fixed (float* pg = gates)
+        fixed (float* pghn = ghN)
+        fixed (float* pbi = biasIh)
+        fixed (float* pbh = biasHh)
+        fixed (float* php = hPrev)
+        fixed (float* ph = h)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                var k = new Stage2Row
+                {
+                    Gates = pg + ((nint)b * gatesStride),
+                    GhN = pghn + ((nint)b * ghNStride),
+                    BiasIn = pbi == null ? null : pbi + (2 * n),
+                    BiasHn = pbh == null ? null : pbh + (2 * n),
+                    HPrev = php + ((nint)b * hPrevStride),
+                    H = ph + ((nint)b * hStride),
+                    Hidden = n,
+                    Save = saveActivations,
+                };
+                RowDriver.Run(ref k, n, v);
+            }
+        }
+    }
+
+    /// <summary>Backward of stage 2 for <paramref name="batch"/> rows; see the row overload.</summary>
+    /// <param name="batch">B.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gates">B rows of [3H].</param>
+    /// <param name="gatesStride">Row stride of <paramref name="gates"/>.</param>
+    /// <param name="hPrev">B rows of [H].</param>
+    /// <param name="hPrevStride">Row stride of <paramref name="hPrev"/>.</param>
+    /// <param name="dh">B rows of [H].</param>
+    /// <param name="dhStride">Row stride of <paramref name="dh"/>.</param>
+    /// <param name="dGates">B rows of [3H].</param>
+    /// <param name="dGatesStride">Row stride of <paramref name="dGates"/>.</param>
+    /// <param name="dhPrev">B rows of [H].</param>
+    /// <param name="dhPrevStride">Row stride of <paramref name="dhPrev"/>.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A buffer is too short or a stride too small, or the variant is unsupported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
+    public static void BackwardStage2(
+        int batch, int hiddenSize, ReadOnlySpan<float> gates, int gatesStride, ReadOnlySpan<float> hPrev, int hPrevStride,
+        ReadOnlySpan<float> dh, int dhStride, Span<float> dGates, int dGatesStride, Span<float> dhPrev, int dhPrevStride,
+        KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        Shapes.Dimensions(batch, hiddenSize);
+        int n = hiddenSize;
+        Shapes.Rows(gates.Length, batch, 3 * n, gatesStride, nameof(gates));
+        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
+        Shapes.Rows(dh.Length, batch, n, dhStride, nameof(dh));
+        Shapes.Rows(dGates.Length, batch, 3 * n, dGatesStride, nameof(dGates));
+        Shapes.Rows(dhPrev.Length, batch, n, dhPrevStride, nameof(dhPrev));
+        fixed (float* pg = gates)
+        fixed (float* php = hPrev)
+        fixed (float* pdh = dh)
+        fixed (float* pdg = dGates)
+        fixed (float* pdhp = dhPrev)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                var k = new BackwardStage2Row
+                {
+                    Gates = pg + ((nint)b * gatesStride),
+                    HPrev = php + ((nint)b * hPrevStride),
+                    Dh = pdh + ((nint)b * dhStride),
+                    DGates = pdg + ((nint)b * dGatesStride),
+                    DhPrev = pdhp + ((nint)b * dhPrevStride),
+                    Hidden = n,
+                };
+                RowDriver.Run(ref k, n, v);
+            }
+        }
+    }
+
+    /// <summary>Backward of stage 1 for <paramref name="batch"/> rows; see the row overload.</summary>
+    /// <param name="batch">B.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="gates">B rows of [3H].</param>
+    /// <param name="gatesStride">Row stride of <paramref name="gates"/>.</param>
+    /// <param name="hPrev">B rows of [H].</param>
+    /// <param name="hPrevStride">Row stride of <paramref name="hPrev"/>.</param>
+    /// <param name="dRh">B rows of [H].</param>
+    /// <param name="dRhStride">Row stride of <paramref name="dRh"/>.</param>
+    /// <param name="dGates">B rows of [3H].</param>
+    /// <param name="dGatesStride">Row stride of <paramref name="dGates"/>.</param>
+    /// <param name="dhPrev">B rows of [H], accumulated into.</param>
+    /// <param name="dhPrevStride">Row stride of <paramref name="dhPrev"/>.</param>
+    /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
+    /// <exception cref="ArgumentException">A buffer is too short or a stride too small, or the variant is unsupported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
+    public static void BackwardStage1(
+        int batch, int hiddenSize, ReadOnlySpan<float> gates, int gatesStride, ReadOnlySpan<float> hPrev, int hPrevStride,
+        ReadOnlySpan<float> dRh, int dRhStride, Span<float> dGates, int dGatesStride, Span<float> dhPrev, int dhPrevStride,
+        KernelVariant? variant = null)
+    {
+        var v = Variants.Resolve(variant);
+        Shapes.Dimensions(batch, hiddenSize);
+        int n = hiddenSize;
+        Shapes.Rows(gates.Length, batch, 3 * n, gatesStride, nameof(gates));
+        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
+        Shapes.Rows(dRh.Length, batch, n, dRhStride, nameof(dRh));
+        Shapes.Rows(dGates.Length, batch, 3 * n, dGatesStride, nameof(dGates));
+        Shapes.Rows(dhPrev.Length, batch, n, dhPrevStride, nameof(dhPrev));
+        fixed (float* pg = gates)
+        fixed (float* php = hPrev)
+        fixed (float* pdrh = dRh)
+        fixed (float* pdg = dGates)
+        fixed (float* pdhp = dhPrev)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                var k = new BackwardStage1Row
+                {
+                    Gates = pg + ((nint)b * gatesStride),
+                    HPrev = php + ((nint)b * hPrevStride),
+                    DRh = pdrh + ((nint)b * dRhStride),
+                    DGates = pdg + ((nint)b * dGatesStride),
+                    DhPrev = pdhp + ((nint)b * dhPrevStride),
+                };
+                RowDriver.Run(ref k, n, v);
+            }
         }
     }
 
