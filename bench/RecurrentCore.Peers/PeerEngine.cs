@@ -17,8 +17,8 @@ internal interface IPeerEngine : IDisposable
     /// </summary>
     IReadOnlyDictionary<string, float[]> Check();
 
-    /// <summary>Runs the timed call until caches, JIT and the engine's own lazy setup have settled.</summary>
-    void Warm(double seconds);
+    /// <summary>Runs the timed call for about <paramref name="seconds"/> (at least twice) so that caches, JIT and the engine's own lazy setup settle; returns seconds per call.</summary>
+    double Warm(double seconds);
 
     /// <summary>Times the call for about <paramref name="seconds"/> (at least one group), appending ns per call.</summary>
     void Time(double seconds, List<double> samples);
@@ -41,11 +41,11 @@ internal abstract class InProcessEngine : IPeerEngine
 
     public abstract void RunOnce();
 
-    public void Warm(double seconds)
+    public double Warm(double seconds)
     {
         long start = Stopwatch.GetTimestamp();
         int calls = 0;
-        while (calls < 3 || Stopwatch.GetElapsedTime(start).TotalSeconds < seconds)
+        while (calls < 2 || Stopwatch.GetElapsedTime(start).TotalSeconds < seconds)
         {
             RunOnce();
             calls++;
@@ -53,6 +53,7 @@ internal abstract class InProcessEngine : IPeerEngine
 
         double perCall = Stopwatch.GetElapsedTime(start).TotalSeconds / calls;
         _group = Math.Max(1, (int)Math.Ceiling(GroupSeconds / perCall));
+        return perCall;
     }
 
     public void Time(double seconds, List<double> samples)

@@ -55,12 +55,18 @@ internal static class PeerRunner
                 errors[e] = MaxError(ours, engines[e].Check(), engines[e].Name);
             }
 
-            double warm = Math.Min(0.3, seconds / 4);
+            // In-process engines warm for 0.5 s whatever --seconds says: .NET's tiered JIT replaces the first, unoptimised
+            // code of a method only after it has run 30 times and 100 ms have passed without new methods (a --quick run
+            // otherwise times tier-0 kernels in its first scenario, ~20× slow).
+            double slowest = 0;
             foreach (var e in engines)
             {
-                e.Warm(warm);
+                slowest = Math.Max(slowest, e.Warm(e is InProcessEngine ? 0.5 : Math.Min(0.3, seconds / 4)));
             }
 
+            // A slice runs at least one call: when the slowest engine's call is long, fewer rounds (at least 3) keep
+            // the scenario near its time budget.
+            rounds = Math.Clamp((int)(3 * seconds / slowest), Math.Min(3, rounds), rounds);
             var samples = engines.Select(_ => new List<double>()).ToArray();
             double slice = seconds / rounds;
             for (int r = 0; r < rounds; r++)

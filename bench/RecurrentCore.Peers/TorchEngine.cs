@@ -164,7 +164,6 @@ internal sealed class TorchEngine : IPeerEngine
             ["batch"] = s.Batch,
             ["seq"] = s.SeqLen,
             ["steps"] = PeerScenario.CheckSteps,
-            ["warm"] = 0.2,
         });
         _variant = (string)reply["variant"]!;
         var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
@@ -177,7 +176,8 @@ internal sealed class TorchEngine : IPeerEngine
         return result;
     }
 
-    public void Warm(double seconds) => _server.Request(new JsonObject { ["cmd"] = "time", ["seconds"] = seconds });
+    public double Warm(double seconds) =>
+        _server.Request(new JsonObject { ["cmd"] = "warm", ["seconds"] = seconds })["per_call_ns"]!.GetValue<double>() * 1e-9;
 
     public void Time(double seconds, List<double> samples)
     {

@@ -10,8 +10,9 @@ as .npy files beside them (prefix torch_) for the driver's agreement check.
 Requests:
   {"cmd": "load", "dir": D, "cell": "lstm"|"gru"|"rnn-tanh", "mode": "step"|"sequence"|"train",
    "input": I, "hidden": H, "batch": B, "seq": T, "steps": K}
-      builds the module, runs the check computation, writes D/torch_*.npy, warms up, picks the faster step variant
-      (LSTMCell-style cell vs nn.LSTM with T = 1); replies {"ok": true, "variant": ...}
+      builds the module, runs the check computation, writes D/torch_*.npy, picks the faster step variant
+      (LSTMCell-style cell vs nn.LSTM with T = 1, 0.5 s each); replies {"ok": true, "variant": ...}
+  {"cmd": "warm", "seconds": S}   runs the loaded scenario for about S seconds (at least once); replies {"ok": true, "per_call_ns": ...}
   {"cmd": "time", "seconds": S}   times the loaded scenario for about S seconds; replies {"ok": true, "samples": [ns per call, ...]}
   {"cmd": "quit"}
 
@@ -72,6 +73,7 @@ class Scenario:
         self.req = req
         self.lstm = req["cell"] == "lstm"
         self.variant = "n/a"
+        self.group = 1
         mode = req["mode"]
         b, h = req["batch"], req["hidden"]
         if mode == "step":
@@ -193,30 +195,33 @@ class Scenario:
     def time(self, seconds):
         if self._inference:
             with torch.inference_mode():
-                return run_for(self.once, seconds)
-        return run_for(self.once, seconds)
+                return run_for(self.once, seconds, self.group)
+        return run_for(self.once, seconds, self.group)
 
     def warm(self, seconds):
         if self._inference:
             with torch.inference_mode():
-                warm(self.once, seconds)
+                per_call, self.group = warm(self.once, seconds)
         else:
-            warm(self.once, seconds)
+            per_call, self.group = warm(self.once, seconds)
+        return per_call
 
 
 def warm(fn, seconds):
-    end = time.perf_counter_ns() + int(seconds * 1e9)
+    """Runs fn for about `seconds` (at least once); returns ns per call and the group size for run_for (>= 100 us)."""
+    start = time.perf_counter_ns()
+    end = start + int(seconds * 1e9)
     n = 0
-    while n < 3 or time.perf_counter_ns() < end:
+    while n < 1 or time.perf_counter_ns() < end:
         fn()
         n += 1
+    per_call = max((time.perf_counter_ns() - start) // n, 1)
+    return per_call, max(1, -(-100_000 // per_call))
 
 
-def run_for(fn, seconds):
-    t0 = time.perf_counter_ns()
-    fn()
-    per_call = max(time.perf_counter_ns() - t0, 1)
-    group = max(1, -(-100_000 // per_call))
+def run_for(fn, seconds, group=None):
+    if group is None:
+        group = warm(fn, 0)[1]
     samples = []
     end = time.perf_counter_ns() + int(seconds * 1e9)
     while not samples or time.perf_counter_ns() < end:
@@ -250,8 +255,11 @@ def main():
             if cmd == "load":
                 scenario = None
                 scenario = Scenario(req)
-                scenario.warm(req.get("warm", 0.3))
                 reply = {"ok": True, "variant": scenario.variant}
+            elif cmd == "warm":
+                if scenario is None:
+                    raise RuntimeError("no scenario loaded")
+                reply = {"ok": True, "per_call_ns": scenario.warm(float(req["seconds"]))}
             elif cmd == "time":
                 if scenario is None:
                     raise RuntimeError("no scenario loaded")
