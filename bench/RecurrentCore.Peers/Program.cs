@@ -4,13 +4,13 @@ using RecurrentCore.Kernels;
 using RecurrentCore.Peers;
 
 // dotnet run -c Release --project bench/RecurrentCore.Peers -- [--quick] [--seconds S] [--rounds N] [--out results.json]
-//     [--filter TEXT] [--python PATH] [--no-torch]
+//     [--filter TEXT] [--hidden H1,H2,...] [--python PATH] [--no-torch]
 // Times RecurrentCore against ONNX Runtime (in process) and PyTorch (bench/peers/torch_bench.py) on identical weights
 // and inputs, checks the outputs agree, prints one markdown table. Exit code 0, or 3 when some outputs disagree.
 bool quick = false, noTorch = false;
 double? seconds = null;
 int rounds = 6;
-string? outPath = null, filter = null;
+string? outPath = null, filter = null, hiddenList = null;
 string python = "/usr/bin/python3";
 for (int i = 0; i < args.Length; i++)
 {
@@ -23,9 +23,10 @@ for (int i = 0; i < args.Length; i++)
         case "--rounds": rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--out": outPath = Next(); break;
         case "--filter": filter = Next(); break;
+        case "--hidden": hiddenList = Next(); break;
         case "--python": python = Next(); break;
         case "-h" or "--help":
-            Console.WriteLine("usage: RecurrentCore.Peers [--quick] [--seconds S (per engine per scenario; 2, quick 0.4)] [--rounds N (6)] [--out results.json] [--filter TEXT] [--python /usr/bin/python3] [--no-torch]");
+            Console.WriteLine("usage: RecurrentCore.Peers [--quick] [--seconds S (per engine per scenario; 2, quick 0.4)] [--rounds N (6)] [--out results.json] [--filter TEXT] [--hidden H1,H2,... (replaces H in the selected scenarios)] [--python /usr/bin/python3] [--no-torch]");
             return 0;
         default:
             Console.Error.WriteLine($"peers: error: unknown argument '{args[i]}' (see --help)");
@@ -42,6 +43,13 @@ if (!(perEngine > 0) || rounds < 1)
 
 var scenarios = (quick ? PeerScenario.Quick() : PeerScenario.Full())
     .Where(s => filter is null || s.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
+if (hiddenList is not null)
+{
+    var sizes = hiddenList.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+    scenarios = scenarios.Select(s => s with { Hidden = 0 }).Distinct()
+        .SelectMany(s => sizes.Select(h => s with { Hidden = h })).ToList();
+}
+
 var log = Console.Error;
 log.WriteLine($"peers: {scenarios.Count} scenarios, {perEngine.ToString(CultureInfo.InvariantCulture)} s per engine each in {rounds} interleaved rounds; kernel {KernelCatalog.Name(KernelCatalog.Active)}; {Environment.ProcessorCount} cores");
 TorchServer? torch = null;
