@@ -1,7 +1,11 @@
 namespace RecurrentCore.Peers;
 
 /// <summary>One engine's numbers in one scenario.</summary>
-internal sealed record EngineResult(string Name, string Detail, double MedianNs, double P90Ns, int Samples, double MaxError);
+internal sealed record EngineResult(string Name, string Detail, double MedianNs, double P90Ns, int Samples, double MaxError)
+{
+    /// <summary>PyTorch's module for the scenario (LSTMCell, nn.LSTM (T=1), ...); empty for the others.</summary>
+    public string Variant { get; init; } = string.Empty;
+}
 
 /// <summary>One scenario's numbers: ours and the peers that ran (null when absent), and the targets.</summary>
 internal sealed record ScenarioResult(PeerScenario Scenario, EngineResult Ours, EngineResult? Ort, EngineResult? Torch, IReadOnlyList<TargetCheck> Targets)
@@ -82,7 +86,10 @@ internal static class PeerRunner
             for (int e = 0; e < engines.Count; e++)
             {
                 var sorted = samples[e].Order().ToArray();
-                results[e] = new EngineResult(engines[e].Name, engines[e].Detail, Quantile(sorted, 0.5), Quantile(sorted, 0.9), sorted.Length, errors[e]);
+                results[e] = new EngineResult(engines[e].Name, engines[e].Detail, Quantile(sorted, 0.5), Quantile(sorted, 0.9), sorted.Length, errors[e])
+                {
+                    Variant = (engines[e] as TorchEngine)?.Variant ?? string.Empty,
+                };
             }
 
             var ortResult = results.FirstOrDefault(x => x.Name == "ORT");

@@ -133,6 +133,11 @@ static string Json(IReadOnlyList<ScenarioResult> results, string torchNote)
 
                 w.WriteStartObject(e.Name == "ours" ? "ours" : e.Name == "ORT" ? "ort" : "torch");
                 w.WriteString("detail", e.Detail);
+                if (e.Variant.Length != 0)
+                {
+                    w.WriteString("module", e.Variant);
+                }
+
                 w.WriteNumber("median_ns", Math.Round(e.MedianNs, 1));
                 w.WriteNumber("p90_ns", Math.Round(e.P90Ns, 1));
                 w.WriteNumber("samples", e.Samples);

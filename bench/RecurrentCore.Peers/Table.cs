@@ -37,11 +37,12 @@ internal static class Table
         }
 
         var variants = results.Where(r => r.Torch is not null && r.Scenario.Mode == PeerMode.Step)
-            .Select(r => $"{r.Scenario.Name}: {r.Torch!.Detail}").ToList();
+            .GroupBy(r => r.Torch!.Variant)
+            .Select(g => $"{g.Key} in {string.Join(", ", g.Select(r => r.Scenario.CellName + " H=" + r.Scenario.Hidden.ToString(CultureInfo.InvariantCulture)))}").ToList();
         if (variants.Count != 0)
         {
             sb.AppendLine();
-            sb.AppendLine("PyTorch step module (the faster of the cell and nn.X with T = 1, chosen per scenario): " + string.Join("; ", variants) + ".");
+            sb.AppendLine("PyTorch's step module, the faster of the cell (LSTMCell, ...) and nn.LSTM/GRU/RNN with T = 1, timed per scenario: " + string.Join("; ", variants) + ".");
         }
 
         return sb.ToString();

@@ -98,11 +98,12 @@ def main():
     panels = [p for p in panels if p[1]]
     cols = 3
     rows_n = (len(panels) + cols - 1) // cols
-    width, height = cols * W, rows_n * H + 50
+    in_grid = len(panels) % cols != 0
+    width, height = cols * W, rows_n * H + (10 if in_grid else 150)
     for i, (title, hs, lines, extra) in enumerate(panels):
         panel(out, (i % cols) * W, (i // cols) * H, title, hs, lines, extra)
     # Legend, in the free cell of the last row when there is one, else at the bottom.
-    lx, ly = (len(panels) % cols) * W + 20 if len(panels) % cols else 20, (rows_n - 1) * H + 50 if len(panels) % cols else rows_n * H + 10
+    lx, ly = ((len(panels) % cols) * W + 20, (rows_n - 1) * H + 50) if in_grid else (20, rows_n * H + 10)
     items = [(label, colour, "") for _, label, colour, _ in SERIES] + [("solid: B=1, dashed: B=16 (bottom row)", "#444", "5,3")]
     for k, (label, colour, dash) in enumerate(items):
         y = ly + 18 * k
@@ -111,7 +112,8 @@ def main():
     y = ly + 18 * len(items)
     out.append('<path d="M%d,%d l5,5 l-5,5 l-5,-5 z" fill="#9467bd"/>' % (lx + 12, y - 5))
     out.append('<text x="%d" y="%d" font-size="11">RTNeural step (issue 4)</text>' % (lx + 30, y + 4))
-    out.append('<text x="%d" y="%d" font-size="10" fill="#555">median latency, single thread, log-log; %s</text>' % (lx, y + 22, data.get("utc", "")))
+    out.append('<text x="%d" y="%d" font-size="10" fill="#555">median latency, single thread, log-log axes</text>' % (lx, y + 22))
+    out.append('<text x="%d" y="%d" font-size="10" fill="#555">run %s</text>' % (lx, y + 36, data.get("utc", "")))
     svg = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif">' % (width, height, width, height),
            '<rect width="100%" height="100%" fill="white"/>'] + out + ["</svg>"]
     with open(dst, "w") as f:
