@@ -70,7 +70,7 @@ internal static class PeerRunner
 
             // A slice runs at least one call: when the slowest engine's call is long, fewer rounds (at least 3) keep
             // the scenario near its time budget.
-            rounds = Math.Clamp((int)(3 * seconds / slowest), Math.Min(3, rounds), rounds);
+            rounds = Math.Max(Math.Min(3, rounds), (int)Math.Min(rounds, 3 * seconds / slowest));
             var samples = engines.Select(_ => new List<double>()).ToArray();
             double slice = seconds / rounds;
             for (int r = 0; r < rounds; r++)
