@@ -1,0 +1,47 @@
+using RecurrentCore.Peers;
+using Xunit;
+
+namespace RecurrentCore.Tests.Peers;
+
+/// <summary>
+/// The peer benchmark's engines on small shapes: ours and ONNX Runtime (the model our exporter writes, state carried by
+/// swapped IoBindings in the step case) agree within the benchmark's tolerance, so its timings compare equal work.
+/// </summary>
+[Trait("Category", "Peers")]
+public sealed class PeersSmokeTests
+{
+    [Theory]
+    [InlineData(PeerMode.Step, CellKind.Lstm, 16, 1, 1)]
+    [InlineData(PeerMode.Step, CellKind.Gru, 16, 1, 1)]
+    [InlineData(PeerMode.Step, CellKind.RnnTanh, 8, 1, 1)]
+    [InlineData(PeerMode.Sequence, CellKind.Lstm, 8, 3, 7)]
+    [InlineData(PeerMode.Sequence, CellKind.Gru, 8, 3, 7)]
+    internal void Ours_and_onnx_runtime_agree(PeerMode mode, CellKind cell, int hidden, int batch, int seqLen)
+    {
+        var data = new ScenarioData(new PeerScenario(mode, cell, hidden, batch, seqLen));
+        using var ours = new OursEngine(data);
+        using var ort = new OrtEngine(data);
+        var expected = ours.Check();
+        double err = PeerRunner.MaxError(expected, ort.Check(), ort.Name);
+        Assert.True(err <= PeerRunner.Tolerance, $"max relative difference {err:E2}");
+
+        // After timing calls (which carry the state), a second check starts again from zero.
+        ort.Warm(0.001);
+        ours.Warm(0.001);
+        Assert.True(PeerRunner.MaxError(ours.Check(), ort.Check(), ort.Name) <= PeerRunner.Tolerance);
+        Assert.Equal(expected["output"].Length, (mode == PeerMode.Step ? PeerScenario.CheckSteps : seqLen) * batch * hidden);
+    }
+
+    [Fact]
+    public void Timing_and_report_cover_every_engine()
+    {
+        var scenario = new PeerScenario(PeerMode.Sequence, CellKind.Lstm, 8, 2, 5);
+        var result = PeerRunner.Run(scenario, torch: null, Path.GetTempPath(), seconds: 0.02, rounds: 2, TextWriter.Null);
+        Assert.True(result.Agrees);
+        Assert.True(result.Ours.MedianNs > 0 && result.Ort!.MedianNs > 0);
+        Assert.Null(result.Torch);
+        string table = Table.Markdown([result]);
+        Assert.Contains("LSTM seq T=5 B=2 H=8", table, StringComparison.Ordinal);
+        Assert.Contains("≥ 1.2× ORT", table, StringComparison.Ordinal);
+    }
+}
