@@ -40,14 +40,7 @@ public class AllocationTests
             layer.Backward(training, y, hn, cn, grads, dx, dh0);
         }
 
-        Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++)
-        {
-            Run();
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.Zero(Run, iterations: 3, warmup: 40);
     }
 
     [Theory]
@@ -63,13 +56,6 @@ public class AllocationTests
         var stream = layer.CreateStream(batch);
         var x = FastPathHarness.ToSingle(RandomData.Normal(rng, batch * cfg.InputSize));
         var y = new float[batch * cfg.HiddenSize];
-        stream.Step(x, y);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
-        {
-            stream.Step(x, y);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.Zero(() => stream.Step(x, y), iterations: 100);
     }
 }
