@@ -12,8 +12,16 @@ namespace RecurrentCore.Cli.Demo;
 /// </summary>
 internal static class DemoCommand
 {
-    /// <summary>The cells trained in part 1, each from PyTorch's default initialisation.</summary>
-    public static readonly CellKind[] Cells = [CellKind.RnnTanh, CellKind.Lstm, CellKind.Gru];
+    /// <summary>
+    /// The models trained in part 1: each cell from PyTorch's default initialisation, plus the same LSTM initialisation
+    /// with <see cref="ForgetBias"/> added to its forget-gate bias (the usual remedy for long memory; in PyTorch the
+    /// default-initialised LSTM does not learn this task at T ≥ 20 in this budget either, see docs/demo.md).
+    /// </summary>
+    public static readonly (string Name, CellKind Cell, float ForgetBias)[] Cells =
+        [("rnn-tanh", CellKind.RnnTanh, 0f), ("lstm", CellKind.Lstm, 0f), ("lstm fb+3", CellKind.Lstm, ForgetBias), ("gru", CellKind.Gru, 0f)];
+
+    /// <summary>Added to b_ih's forget block (i, f, g, o order) of the "lstm fb+3" model: f starts near σ(3) ≈ 0.95.</summary>
+    public const float ForgetBias = 3f;
 
     /// <summary>The recurrent weight of the RNN-relu probe: W_hh = 1.1·I.</summary>
     public const float ReluScale = 1.1f;
@@ -52,21 +60,33 @@ internal static class DemoCommand
         o.WriteLine(Invariant($"   Same budget per cell: H={s.Hidden}, {s.Steps} Adam steps (lr {s.LearningRate}), batch {s.Batch}, clip {s.Clip}, full BPTT."));
         o.WriteLine(Invariant($"   Held-out loss (nats; chance ln 4 = {Math.Log(4):0.000}) and accuracy (chance 25%) on {s.EvalBatch} fresh sequences:"));
         o.WriteLine();
-        o.WriteLine("   Every cell starts from PyTorch's default initialisation (all tensors U(-1/sqrt(H), 1/sqrt(H)), forget-gate bias included).");
+        o.WriteLine("   Every cell starts from PyTorch's default initialisation (all tensors U(-1/sqrt(H), 1/sqrt(H)));");
+        o.WriteLine(Invariant($"   'lstm fb+3' is the same LSTM initialisation with {ForgetBias} added to the forget-gate bias b_if."));
         o.WriteLine();
-        o.WriteLine("   " + Invariant($"{"T",5}") + string.Concat(Cells.Select(c => Invariant($"  {c.Name() + " loss",14} {"acc",6}"))));
+        o.WriteLine("   " + Invariant($"{"T",5}") + string.Concat(Cells.Select(c => Invariant($"  {c.Name + " loss",14} {"acc",6}"))));
         var trained = new Dictionary<string, Models.RecurrentLanguageModel>(StringComparer.Ordinal);
         foreach (int t in s.Lengths)
         {
             var row = new List<string>();
-            foreach (var cell in Cells)
+            foreach (var (name, cell, forgetBias) in Cells)
             {
                 var model = CopyTask.NewModel(cell, s.Hidden, Mix(seed, 1, (ulong)t, (ulong)cell));
-                var bar = new ProgressBar(error, Invariant($"copy T={t,-3} {cell.Name(),-8}"), s.Steps);
+                if (forgetBias != 0)
+                {
+                    var bias = model.Parameters["rnn.bias_ih_l0"].Value.Span.Slice(s.Hidden, s.Hidden);
+                    for (int j = 0; j < bias.Length; j++)
+                    {
+                        bias[j] += forgetBias;
+                    }
+
+                    model.RefreshWeights();
+                }
+
+                var bar = new ProgressBar(error, Invariant($"copy T={t,-3} {name,-9}"), s.Steps);
                 var (loss, acc) = CopyTask.Train(model, t, s, Mix(seed, 2, (ulong)t), bar);
                 bar.Finish(Invariant($"held-out loss {loss:0.000} acc {acc:P1}"));
                 row.Add(Invariant($"  {loss,14:0.000} {acc * 100,5:0.0}%"));
-                trained[cell.Name()] = model;
+                trained[name] = model;
             }
 
             o.WriteLine("   " + Invariant($"{t,5}") + string.Concat(row));

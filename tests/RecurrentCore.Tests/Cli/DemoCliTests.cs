@@ -20,7 +20,7 @@ public sealed class DemoCliTests : IDisposable
 
         // (1) The accuracy table: a header naming every cell and one row per length.
         string header = Assert.Single(lines, l => l.TrimStart().StartsWith("T ", StringComparison.Ordinal));
-        foreach (var name in new[] { "rnn-tanh loss", "lstm loss", "gru loss" })
+        foreach (var name in new[] { "rnn-tanh loss", "lstm loss", "lstm fb+3 loss", "gru loss" })
         {
             Assert.Contains(name, header, StringComparison.Ordinal);
         }
@@ -30,13 +30,13 @@ public sealed class DemoCliTests : IDisposable
         {
             string row = Assert.Single(lines, l => l.Trim().StartsWith(t.ToString(CultureInfo.InvariantCulture) + " ", StringComparison.Ordinal) && l.Contains('%', StringComparison.Ordinal));
             var cells = row.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..];
-            Assert.Equal(6, cells.Length); // loss, acc for 3 cells
+            Assert.Equal(8, cells.Length); // loss, acc for 4 models
             rows[t] = [.. cells.Where((_, i) => i % 2 == 1).Select(a => double.Parse(a.TrimEnd('%'), CultureInfo.InvariantCulture))];
         }
 
         // Reliable at the quick setting: every gated cell solves T = 5; at T = 30 the GRU clearly beats RNN-tanh.
         Assert.All(rows[5][1..], acc => Assert.True(acc >= 95, $"T=5 accuracy {acc}"));
-        Assert.True(rows[30][2] >= rows[30][0] + 25, $"T=30: gru {rows[30][2]}% vs rnn-tanh {rows[30][0]}%");
+        Assert.True(rows[30][3] >= rows[30][0] + 25, $"T=30: gru {rows[30][3]}% vs rnn-tanh {rows[30][0]}%");
 
         // (2) The gradient table: rows d = 0, 1, 2, 5, 10, 20, 29; tanh decays by orders of magnitude, relu 1.1I grows, gru stays within 10x.
         int at = Array.FindIndex(lines, l => l.Trim().StartsWith("d ", StringComparison.Ordinal));
