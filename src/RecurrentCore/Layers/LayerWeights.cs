@@ -21,7 +21,9 @@ internal sealed class LayerWeights
         BiasIh = biasIh;
         BiasHh = biasHh;
         PackedIh = PackedMatrix.Pack(weightIh, gh, inputSize, variant);
-        StepWeightsT = new float[(inputSize + hiddenSize) * gh];
+        // W_ihᵀ serves only the column-blocked one-row path (small H); W_hhᵀ also serves the row-blocked backward.
+        _transposedInputRows = ColumnGemv ? inputSize : 0;
+        StepWeightsT = new float[(_transposedInputRows + hiddenSize) * gh];
         PackedHh = PackedMatrix.Pack(weightHh, gh, hiddenSize, variant);
         if (biasIh is null || biasHh is null)
         {
@@ -53,8 +55,12 @@ internal sealed class LayerWeights
     {
         PackedIh.Repack(WeightIh);
         PackedHh.Repack(WeightHh);
-        Transpose(WeightIh, GateRows, InputSize, StepWeightsT.AsSpan(0, InputSize * GateRows));
-        Transpose(WeightHh, GateRows, HiddenSize, StepWeightsT.AsSpan(InputSize * GateRows));
+        if (_transposedInputRows != 0)
+        {
+            Transpose(WeightIh, GateRows, InputSize, StepWeightsT.AsSpan(0, InputSize * GateRows));
+        }
+
+        Transpose(WeightHh, GateRows, HiddenSize, StepWeightsT.AsSpan(_transposedInputRows * GateRows));
         if (_foldBiases)
         {
             for (int j = 0; j < GateRows; j++)
@@ -94,14 +100,17 @@ internal sealed class LayerWeights
 
     public PackedMatrix PackedIh { get; }
 
+    private readonly int _transposedInputRows;
+
     /// <summary>
-    /// [W_ihᵀ; W_hhᵀ], ((In + H) × G·H) row-major: for one row (B = 1) the gates are one column-blocked GEMV over the
-    /// concatenated [x; h], which keeps every output in registers and needs no horizontal sums however small H is.
+    /// Below <see cref="ColumnGemvBelowHidden"/>: [W_ihᵀ; W_hhᵀ], ((In + H) × G·H) row-major, so a one-row step is one
+    /// column-blocked GEMV over the concatenated [x; h] (every output in registers, no horizontal sums). From it up:
+    /// W_hhᵀ alone (H × G·H), for the row-blocked dh = W_hhᵀ·dG of a one-row backward.
     /// </summary>
     public float[] StepWeightsT { get; }
 
     /// <summary>W_hhᵀ, (H × G·H): the lower rows of <see cref="StepWeightsT"/>.</summary>
-    public ReadOnlySpan<float> WeightHhT => StepWeightsT.AsSpan(InputSize * GateRows);
+    public ReadOnlySpan<float> WeightHhT => StepWeightsT.AsSpan(_transposedInputRows * GateRows);
 
     public PackedMatrix PackedHh { get; }
 

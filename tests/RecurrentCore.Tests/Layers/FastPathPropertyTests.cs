@@ -94,3 +94,63 @@ public class FastPathPropertyTests
         }
     }
 }
+
+/// <summary>
+/// One-row batches from H = 64 up take the row-blocked GEMV paths (forward W_hh·h, backward W_hhᵀ·dG) and the
+/// streaming step's separate input GEMV; the random property cases stay below that size, so these cover them.
+/// </summary>
+[Trait("Category", "Kernels")]
+public class FastPathLargeHiddenOneRowTests
+{
+    public static TheoryData<KernelVariant, CellKind> Cases()
+    {
+        var data = new TheoryData<KernelVariant, CellKind>();
+        foreach (var v in KernelCatalog.Supported)
+        {
+            foreach (var cell in new[] { CellKind.Lstm, CellKind.Gru, CellKind.RnnTanh })
+            {
+                data.Add(v, cell);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void One_row_at_hidden_80_matches_the_reference(KernelVariant variant, CellKind cell)
+    {
+        var rng = new Random(80);
+        var cfg = new RecurrentConfig(cell, 24, 80, numLayers: 2);
+        var p = Parameters(cfg, rng, 1.0 / Math.Sqrt(80));
+        const int T = 6;
+        int states = 2 * 80;
+        bool lstm = cell == CellKind.Lstm;
+        var x = Round(RandomData.Normal(rng, T * 24));
+        var dy = Round(RandomData.Normal(rng, T * 80));
+        var (refOut, refGrads) = ReferenceRnn.Backward(p, new SequenceInputs(T, 1, x), new UpstreamGradients(dy));
+
+        var layer = RecurrentLayer.FromParameters(p, variant);
+        var ws = layer.CreateWorkspace(T, 1, training: true);
+        var y = new float[T * 80];
+        var hn = new float[states];
+        layer.Forward(ws, ToSingle(x), T, 1, y, hn);
+        Assert.True(RelativeError(y, refOut.Output) <= FastPathPropertyTests.OutputTolerance, $"output {RelativeError(y, refOut.Output):0.0e+0}");
+        var grads = new RecurrentGradients(cfg);
+        var dx = new float[x.Length];
+        var dh0 = new float[states];
+        layer.Backward(ws, ToSingle(dy), default, default, grads, dx, dh0, lstm ? new float[states] : default);
+        Assert.True(RelativeError(dx, refGrads.Input) <= FastPathPropertyTests.GradientTolerance, $"grad_input {RelativeError(dx, refGrads.Input):0.0e+0}");
+        Assert.True(RelativeError(dh0, refGrads.H0) <= FastPathPropertyTests.GradientTolerance, "grad_h0");
+        foreach (var ((name, _, fast), (_, _, reference)) in grads.Named().Zip(refGrads.Parameters.Named()))
+        {
+            Assert.True(RelativeError(fast, reference) <= FastPathPropertyTests.GradientTolerance, name);
+        }
+
+        // The streaming step (its own one-row input GEMV) gives the same sequence.
+        var stream = layer.CreateStream();
+        var ys = new float[T * 80];
+        stream.Step(ToSingle(x), T, ys);
+        Assert.True(RelativeError(ys, refOut.Output) <= FastPathPropertyTests.OutputTolerance, "streamed output");
+    }
+}
