@@ -84,6 +84,8 @@ public class HostileInputFuzzTests(ITestOutputHelper log)
     {
         var st = new byte[64];
         BinaryPrimitives.WriteUInt64LittleEndian(st, ulong.MaxValue);
+        AssertOurs(() => SafeTensors.Read(st, "a.safetensors"), "a.safetensors", "not a safetensors file");
+        st[8] = (byte)'{';
         AssertOurs(() => SafeTensors.Read(st, "a.safetensors"), "a.safetensors", "exceeds");
         var npy = new byte[64];
         new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 2, 0 }.CopyTo(npy, 0);
