@@ -34,8 +34,8 @@ public sealed class ReliabilityCliTests : IDisposable
         NonSeekableStreamTests.MakeFifo(input);
         var writers = new[]
         {
-            new Thread(() => File.WriteAllBytes(weights, File.ReadAllBytes(_lstm.Weights))),
-            new Thread(() => File.WriteAllBytes(input, File.ReadAllBytes(_lstm.Input))),
+            new Thread(() => NonSeekableStreamTests.WriteToFifo(weights, File.ReadAllBytes(_lstm.Weights))),
+            new Thread(() => NonSeekableStreamTests.WriteToFifo(input, File.ReadAllBytes(_lstm.Input))),
         };
         foreach (var w in writers)
         {
