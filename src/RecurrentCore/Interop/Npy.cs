@@ -76,14 +76,16 @@ public static class Npy
         uint headerLength = lengthSize == 2
             ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..])
             : BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
-        if (headerLength > (uint)(bytes.Length - prefix))
-        {
-            throw Fail(sourceName, $"header length {headerLength} exceeds the {bytes.Length - prefix} bytes after the length field");
-        }
-
+        // The limit first: a pipe is read no further than the length field when the length is past it, so the
+        // count of bytes after the field would describe what was read, not the file (found by afl++).
         if (headerLength > MaxHeaderBytes)
         {
             throw Fail(sourceName, $"header length {headerLength} exceeds the limit of {MaxHeaderBytes} bytes");
+        }
+
+        if (headerLength > (uint)(bytes.Length - prefix))
+        {
+            throw Fail(sourceName, $"header length {headerLength} exceeds the {bytes.Length - prefix} bytes after the length field");
         }
 
         ReadOnlySpan<byte> headerBytes = bytes.Slice(prefix, (int)headerLength);

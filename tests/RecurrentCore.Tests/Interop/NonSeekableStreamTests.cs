@@ -98,6 +98,19 @@ public sealed class NonSeekableStreamTests
     }
 
     [Fact]
+    public void A_header_length_past_the_limit_gives_the_same_error_from_a_pipe()
+    {
+        // Found by afl++ (fuzz/findings/npy-v3-header-length-past-limit.npy): the pipe reader stops at the length field
+        // when the length is past the limit, and the message then counted the bytes read ("exceeds the 0 bytes").
+        var npy = new byte[114];
+        new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 3, 0 }.CopyTo(npy, 0);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(npy.AsSpan(8), 662372470);
+        var fromBytes = Fails(() => Npy.Read(npy, "f.npy"), "f.npy", "exceeds the limit");
+        var fromPipe = Fails(() => Npy.Read(new TrickleStream(npy, 61), "f.npy"));
+        Assert.Equal(fromBytes.Message, fromPipe.Message);
+    }
+
+    [Fact]
     public void A_fifo_path_reads_like_the_file()
     {
         // Regression: FileStream on a FIFO cannot seek; reading its Length crashed with NotSupportedException.
