@@ -33,6 +33,7 @@ internal static class TrainCommand
         {
             text, cell, hidden, layers, embedding, epochs, seqLen, batch, clip, optimizer, lr, seed, checkpoint, threads,
         };
+        PathOptions.RequireNonEmpty(text, checkpoint);
         command.SetAction(parse => Run(
             new TrainSettings(
                 parse.GetValue(text)!, parse.GetValue(cell)!, parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(embedding),
@@ -63,6 +64,7 @@ internal static class TrainCommand
             throw new CliException($"--clip must be 0 (off) or positive, got {s.Clip.ToString(CultureInfo.InvariantCulture)}");
         }
 
+        PrepareCheckpointFolder(s.CheckpointPath);
         string corpus = ReadText(s.TextPath);
         int streamLength = (corpus.Length - 1) / s.Batch;
         if (streamLength < 1)
@@ -166,6 +168,32 @@ internal static class TrainCommand
         catch (ArgumentException)
         {
             throw new CliException($"--cell: unknown cell '{name}': expected lstm, gru, rnn-tanh or rnn-relu");
+        }
+    }
+
+    /// <summary>
+    /// Creates the checkpoint's folder before any work, so a path that cannot be written fails in a second, not after
+    /// the whole training run.
+    /// </summary>
+    internal static void PrepareCheckpointFolder(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new CliException($"{path}: is a directory; --checkpoint names the .safetensors file to write");
+        }
+
+        string? folder = null;
+        try
+        {
+            folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (folder is not null)
+            {
+                Directory.CreateDirectory(folder);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new CliException($"{path}: cannot create the checkpoint's folder {folder}: {e.Message}", e);
         }
     }
 

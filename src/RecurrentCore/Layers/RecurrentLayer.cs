@@ -103,10 +103,14 @@ public sealed class RecurrentLayer
     /// <param name="c0">(L·D, B, H) initial cell states (LSTM), or empty for zeros.</param>
     /// <param name="lengths">(B) sequence lengths in 1..T, or empty when all are T.</param>
     /// <exception cref="ArgumentException">A span's length does not fit the shapes, a length is out of range, or the workspace is too small or another layer's.</exception>
+    /// <exception cref="ObjectDisposedException">The workspace was disposed.</exception>
     public void Forward(
         RecurrentWorkspace workspace, ReadOnlySpan<float> input, int seqLen, int batch, Span<float> output, Span<float> hN = default,
-        Span<float> cN = default, ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default, ReadOnlySpan<int> lengths = default) =>
-        SequenceRunner.Forward(this, workspace, input, seqLen, batch, output, hN, cN, h0, c0, lengths);
+        Span<float> cN = default, ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default, ReadOnlySpan<int> lengths = default)
+    {
+        ObjectDisposedException.ThrowIf(workspace?.IsDisposed == true, typeof(RecurrentWorkspace));
+        SequenceRunner.Forward(this, workspace!, input, seqLen, batch, output, hN, cN, h0, c0, lengths);
+    }
 
     /// <summary>
     /// Back-propagates through the last <see cref="Forward"/> run in <paramref name="workspace"/> (a training workspace)
@@ -115,10 +119,14 @@ public sealed class RecurrentLayer
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not fit the last forward's shapes.</exception>
     /// <exception cref="InvalidOperationException">The workspace is not a training one, or holds no forward.</exception>
+    /// <exception cref="ObjectDisposedException">The workspace was disposed.</exception>
     public void Backward(
         RecurrentWorkspace workspace, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN, RecurrentGradients gradients,
-        Span<float> gradInput = default, Span<float> gradH0 = default, Span<float> gradC0 = default) =>
-        SequenceRunner.Backward(this, workspace, gradOutput, gradHN, gradCN, gradients, gradInput, gradH0, gradC0);
+        Span<float> gradInput = default, Span<float> gradH0 = default, Span<float> gradC0 = default)
+    {
+        ObjectDisposedException.ThrowIf(workspace?.IsDisposed == true, typeof(RecurrentWorkspace));
+        SequenceRunner.Backward(this, workspace!, gradOutput, gradHN, gradCN, gradients, gradInput, gradH0, gradC0);
+    }
 
     internal LayerWeights Weights(int layer, int direction) => _weights[(layer * Config.NumDirections) + direction];
 

@@ -39,8 +39,15 @@ public sealed class RecurrentWorkspace : IDisposable
 
     internal Sequence.SequencePass Pass { get; }
 
-    /// <summary>Stops the worker threads of a multi-threaded workspace; a single-threaded one holds none.</summary>
-    public void Dispose() => Pool?.Dispose();
+    /// <summary>Stops the worker threads of a multi-threaded workspace; a single-threaded one holds none. Either way,
+    /// a later Forward or Backward with it throws <see cref="ObjectDisposedException"/>, whatever the call's size.</summary>
+    public void Dispose()
+    {
+        IsDisposed = true;
+        Pool?.Dispose();
+    }
+
+    internal bool IsDisposed { get; private set; }
 
     /// <summary>The layer this workspace was sized for.</summary>
     public RecurrentLayer Layer { get; }
