@@ -31,6 +31,9 @@ fail() { echo "package: FAILED: $*" >&2; exit 1; }
 step() { local limit=$1; shift; timeout --kill-after=10 "$limit" "$@"; }
 start=$SECONDS
 
+command -v unzip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unzip >/dev/null; } \
+  || fail "apt-get install unzip (to read the packages)"
+
 feed="$tmp/feed"
 version=$(dotnet msbuild src/RecurrentCore -getProperty:PackageVersion -p:VersionSuffix="$suffix")
 # Built under $tmp, so the repository's bin/ and obj/ (what the tests ran) stay as they were.
