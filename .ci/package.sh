@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI for the packages (docs/packaging.md): packs RecurrentCore and RecurrentCore.Cli into a local folder feed, checks
-# their metadata, installs the tool from that feed and runs `recurrent info`, builds and runs samples/QuickStart against
+# their metadata, installs the tool from that feed and runs `recurrent info` and `recurrent parity`, builds and runs samples/QuickStart against
 # the package (copied out of the repository, so no project reference and no repository build props can leak in), and
 # publishes tests/RecurrentCore.Aot with NativeAOT, checking the kernel variant it runs against the JIT's on this machine.
 # Needs the .NET SDK, NuGet and, for NativeAOT, a C toolchain (installed from Debian when absent). Bounded: every step
@@ -77,7 +77,9 @@ step 300 dotnet tool install RecurrentCore.Cli --version "$version" --tool-path 
 info=$(step 60 "$tmp/tools/recurrent" info) || fail "recurrent info (installed tool) exited non-zero"
 tool_active=$(sed -n 's/^active *\([a-z0-9]*\).*/\1/p' <<<"$info")
 [ -n "$tool_active" ] || fail "recurrent info printed no 'active' line: $info"
-echo "package: tool installed from the feed; recurrent info: active $tool_active"
+# Run from elsewhere: the tool must find the fixtures it bundles, not the repository's.
+parity=$(cd "$tmp" && step 120 "$tmp/tools/recurrent" parity 2>&1) || fail "recurrent parity (installed tool): $(tail -3 <<<"$parity")"
+echo "package: tool installed from the feed; recurrent info: active $tool_active; recurrent parity: $(tail -1 <<<"$parity")"
 
 # The README's example, as a separate app against the package.
 qs="$tmp/quickstart"
