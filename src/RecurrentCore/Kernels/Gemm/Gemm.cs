@@ -70,7 +70,7 @@ public static class Gemm
             {
                 case KernelVariant.Avx512: GemmDriver.Run<GemmAvx512>(pa, k, 1, m, pb, b.PanelWidth, panel, true, n, k, pc, n, accumulate, pbi); break;
                 case KernelVariant.Avx2Fma: GemmDriver.Run<GemmAvx2Fma>(pa, k, 1, m, pb, b.PanelWidth, panel, true, n, k, pc, n, accumulate, pbi); break;
-                case KernelVariant.VectorT: GemmDriver.Run<GemmVectorT>(pa, k, 1, m, pb, b.PanelWidth, panel, true, n, k, pc, n, accumulate, pbi); break;
+                case KernelVariant.Vector128: GemmDriver.Run<GemmVectorT>(pa, k, 1, m, pb, b.PanelWidth, panel, true, n, k, pc, n, accumulate, pbi); break;
                 default: GemmScalar.MultiplyPacked(pa, m, k, pb, n, pbi, pc, accumulate); break;
             }
         }
@@ -132,7 +132,7 @@ public static class Gemm
             {
                 case KernelVariant.Avx512: GemmDriver.Run<GemmAvx512>(pa, 1, n, n, pb, k, 0, false, k, m, pc, k, accumulate, null); break;
                 case KernelVariant.Avx2Fma: GemmDriver.Run<GemmAvx2Fma>(pa, 1, n, n, pb, k, 0, false, k, m, pc, k, accumulate, null); break;
-                case KernelVariant.VectorT: GemmDriver.Run<GemmVectorT>(pa, 1, n, n, pb, k, 0, false, k, m, pc, k, accumulate, null); break;
+                case KernelVariant.Vector128: GemmDriver.Run<GemmVectorT>(pa, 1, n, n, pb, k, 0, false, k, m, pc, k, accumulate, null); break;
                 default: GemmScalar.Multiply(pa, 1, n, n, pb, k, k, m, pc, accumulate); break;
             }
         }
@@ -193,7 +193,7 @@ public static class Gemm
             {
                 case KernelVariant.Avx512: GemmDriver.Run<GemmAvx512>(pa, n, 1, m, pb, k, 0, false, k, n, pc, k, accumulate, null); break;
                 case KernelVariant.Avx2Fma: GemmDriver.Run<GemmAvx2Fma>(pa, n, 1, m, pb, k, 0, false, k, n, pc, k, accumulate, null); break;
-                case KernelVariant.VectorT: GemmDriver.Run<GemmVectorT>(pa, n, 1, m, pb, k, 0, false, k, n, pc, k, accumulate, null); break;
+                case KernelVariant.Vector128: GemmDriver.Run<GemmVectorT>(pa, n, 1, m, pb, k, 0, false, k, n, pc, k, accumulate, null); break;
                 default: GemmScalar.Multiply(pa, n, 1, m, pb, k, k, n, pc, accumulate); break;
             }
         }

@@ -66,7 +66,7 @@ public sealed class PackedMatrix
         {
             KernelVariant.Avx512 => GemmAvx512.ColumnsPerTile,
             KernelVariant.Avx2Fma => GemmAvx2Fma.ColumnsPerTile,
-            KernelVariant.VectorT => GemmVectorT.ColumnsPerTile,
+            KernelVariant.Vector128 => GemmVectorT.ColumnsPerTile,
             _ => 1,
         };
         int panels = (rows + width - 1) / width;
