@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using RecurrentCore.Kernels.Simd;
+
 namespace RecurrentCore.Kernels;
 
 /// <summary>
@@ -39,6 +42,7 @@ public static class Gemv
     /// <param name="variant">The kernel variant; it must be in <see cref="KernelCatalog.Supported"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">A span is too short, or <paramref name="variant"/> is not supported here.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Multiply(ReadOnlySpan<float> w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, bool accumulate, KernelVariant variant)
     {
         Check(w, rows, cols, x, cols, nameof(x), y, rows, nameof(y), variant);
@@ -61,13 +65,8 @@ public static class Gemv
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            switch (variant)
-            {
-                case KernelVariant.Avx512: GemvAvx512.Multiply(pw, rows, cols, px, py, accumulate); break;
-                case KernelVariant.Avx2Fma: GemvAvx2Fma.Multiply(pw, rows, cols, px, py, accumulate); break;
-                case KernelVariant.VectorT: GemvVectorT.Multiply(pw, rows, cols, px, py, accumulate); break;
-                default: GemvScalar.Multiply(pw, rows, cols, px, py, accumulate); break;
-            }
+            var call = new Call { W = pw, Rows = rows, Cols = cols, X = px, Y = py, Accumulate = accumulate, Transposed = false };
+            KernelCatalog.Visit<Call, bool>(variant, ref call);
         }
     }
 
@@ -100,6 +99,7 @@ public static class Gemv
     /// <param name="variant">The kernel variant; it must be in <see cref="KernelCatalog.Supported"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">A span is too short, or <paramref name="variant"/> is not supported here.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void MultiplyTransposed(ReadOnlySpan<float> w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, bool accumulate, KernelVariant variant)
     {
         Check(w, rows, cols, x, rows, nameof(x), y, cols, nameof(y), variant);
@@ -122,13 +122,8 @@ public static class Gemv
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            switch (variant)
-            {
-                case KernelVariant.Avx512: GemvAvx512.MultiplyTransposed(pw, rows, cols, px, py, accumulate); break;
-                case KernelVariant.Avx2Fma: GemvAvx2Fma.MultiplyTransposed(pw, rows, cols, px, py, accumulate); break;
-                case KernelVariant.VectorT: GemvVectorT.MultiplyTransposed(pw, rows, cols, px, py, accumulate); break;
-                default: GemvScalar.MultiplyTransposed(pw, rows, cols, px, py, accumulate); break;
-            }
+            var call = new Call { W = pw, Rows = rows, Cols = cols, X = px, Y = py, Accumulate = accumulate, Transposed = true };
+            KernelCatalog.Visit<Call, bool>(variant, ref call);
         }
     }
 
@@ -154,6 +149,34 @@ public static class Gemv
         if (!KernelCatalog.IsSupported(variant))
         {
             throw new ArgumentException($"kernel variant {variant} is not supported by this process", nameof(variant));
+        }
+    }
+
+    /// <summary>One product with the visited width's <see cref="GemvKernel{TS, TV}"/>.</summary>
+    private unsafe struct Call : ISimdVisitor<bool>
+    {
+        public float* W;
+        public int Rows;
+        public int Cols;
+        public float* X;
+        public float* Y;
+        public bool Accumulate;
+        public bool Transposed;
+
+        public readonly bool Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            if (Transposed)
+            {
+                GemvKernel<TS, TV>.MultiplyTransposed(W, Rows, Cols, X, Y, Accumulate);
+            }
+            else
+            {
+                GemvKernel<TS, TV>.Multiply(W, Rows, Cols, X, Y, Accumulate);
+            }
+
+            return true;
         }
     }
 }
