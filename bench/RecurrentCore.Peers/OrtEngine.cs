@@ -101,6 +101,9 @@ internal sealed class OrtEngine : InProcessEngine
 
     public override string Detail => $"Microsoft.ML.OnnxRuntime {OrtVersion} CPU{(_quantized ? " com.microsoft.DynamicQuantizeLSTM (int8 per-channel W/R, uint8 dynamic X/h)" : string.Empty)}, {_data.Scenario.Threads} thread{(_data.Scenario.Threads > 1 ? "s" : string.Empty)}, IoBinding";
 
+    /// <summary>Native code: a second is enough for ORT's first-run allocations and weight pre-packing.</summary>
+    protected override double WarmCap => 1.0;
+
     public override double Tolerance => _quantized ? QuantizedTolerance : PeerRunner.Tolerance;
 
     /// <summary>The native library's version string.</summary>

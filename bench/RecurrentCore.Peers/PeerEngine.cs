@@ -53,7 +53,10 @@ internal abstract class InProcessEngine : IPeerEngine
     public double WarmSeconds { get; private set; }
 
     /// <summary>Upper bound on a warm-up: .NET pinned to one CPU installs optimised code only after ~2 s (issue 10).</summary>
-    public static double MaxWarmSeconds { get; set; } = 4.0;
+    public static double MaxWarmSeconds { get; set; } = 2.5;
+
+    /// <summary>This engine's bound on a warm-up (native engines have no JIT to wait for).</summary>
+    protected virtual double WarmCap => MaxWarmSeconds;
 
     public abstract IReadOnlyDictionary<string, float[]> Check();
 
@@ -61,12 +64,12 @@ internal abstract class InProcessEngine : IPeerEngine
 
     /// <summary>
     /// Runs the call in 50 ms windows for at least <paramref name="seconds"/> and until three consecutive windows agree
-    /// within 3 % (the tiered JIT has installed its final code), or for <see cref="MaxWarmSeconds"/> (at most 8 ×
+    /// within 3 % (the tiered JIT has installed its final code), or for <see cref="WarmCap"/> (at most 8 ×
     /// <paramref name="seconds"/>, so that a token warm-up stays short).
     /// </summary>
     public double Warm(double seconds)
     {
-        double cap = Math.Max(seconds, Math.Min(MaxWarmSeconds, 8 * seconds));
+        double cap = Math.Max(seconds, Math.Min(WarmCap, 8 * seconds));
         long start = Stopwatch.GetTimestamp();
         var windows = new List<double>();
         int calls = 0;

@@ -86,6 +86,15 @@ internal static class PeerRunner
 #endif
 
             var ours = engines[0].Check();
+            bool? bitwise = null;
+            if (scenario.Threads > 1)
+            {
+                // Issue 15: results bitwise identical for any thread count.
+                using var single = new OursEngine(new ScenarioData(scenario with { Threads = 1 }));
+                var one = single.Check();
+                bitwise = ours.All(kv => one.TryGetValue(kv.Key, out var v) && v.AsSpan().SequenceEqual(kv.Value));
+            }
+
             var errors = new double[engines.Count];
             for (int e = 1; e < engines.Count; e++)
             {
@@ -134,7 +143,13 @@ internal static class PeerRunner
                 };
             }
 
-            var result = new ScenarioResult(scenario, results, PeerTargets.Check(scenario, results));
+            var targets = PeerTargets.Check(scenario, results).ToList();
+            if (bitwise is bool same)
+            {
+                targets.Add(new TargetCheck("#15 ours bitwise = 1 thread", same));
+            }
+
+            var result = new ScenarioResult(scenario, results, targets);
             log.WriteLine(Table.Progress(result));
             return result;
         }

@@ -61,7 +61,7 @@ if (scenarios.Count == 0)
 }
 
 string loadBefore = Machine.LoadAverage();
-InProcessEngine.MaxWarmSeconds = o.Pin ? 6.0 : 4.0;
+InProcessEngine.MaxWarmSeconds = o.Pin ? 5.0 : 2.5;
 log.WriteLine($"peers: {scenarios.Count} scenarios, {o.Seconds.ToString(CultureInfo.InvariantCulture)} s per engine each in {o.Rounds} interleaved rounds; {Environment.ProcessorCount} CPUs visible{(o.Pin ? " (pinned to CPU 0)" : string.Empty)}; load average {loadBefore}");
 RtNeuralServers? rtneural = null;
 var notes = new List<string>();

@@ -30,8 +30,8 @@ BEFORE=$1 AFTER=$2
 shift 2
 OUT=${OUT:-ab-results/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
-before_dir=$(bash "$HERE/build_rev.sh" "$BEFORE" ours)
-after_dir=$(bash "$HERE/build_rev.sh" "$AFTER" ours)
+before_dir=$(bash "$HERE/build_rev.sh" "$BEFORE" "${PEERS_AB_VARIANT:-ours}")
+after_dir=$(bash "$HERE/build_rev.sh" "$AFTER" "${PEERS_AB_VARIANT:-ours}")
 echo "ab.sh: before = $BEFORE ($(cat "$before_dir/REVISION")), after = $AFTER ($(cat "$after_dir/REVISION")); $ROUNDS rounds; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for r in $(seq 1 "$ROUNDS"); do
   for side in before after; do
