@@ -10,6 +10,7 @@ internal sealed class PeerOptions
           --quick                  a few scenarios, 0.4 s per engine (a look, not a measurement)
           --seconds S              measuring time per engine per scenario (default 1.5; --quick 0.4)
           --rounds N               interleaved rounds per scenario (default 6)
+          --warm S                 least warm-up of in-process engines, then until steady (default 0.5)
           --engines LIST           of ours,rtneural,ort,ort-int8,onednn,torch2,torch1 (default all but torch1; ours always runs)
           --modes LIST             of step,sequence,train (default all)
           --threads LIST           thread counts for the sequence and training rows (default 1,2; steps run on one)
@@ -36,6 +37,8 @@ internal sealed class PeerOptions
     public double Seconds { get; private set; } = 1.5;
 
     public int Rounds { get; private set; } = 6;
+
+    public double Warm { get; private set; } = 0.5;
 
     public IReadOnlyList<string> Engines { get; private set; } = ["ours", "rtneural", "ort", "ort-int8", "onednn", "torch2"];
 
@@ -85,6 +88,7 @@ internal sealed class PeerOptions
                     case "--no-torch": noTorch = true; break;
                     case "--seconds": seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--rounds": o.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--warm": o.Warm = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--engines": o.Engines = ["ours", .. List(Next(), a).Where(k => k != "ours")]; break;
                     case "--modes": o.Modes = List(Next(), a).Select(m => Enum.Parse<PeerMode>(m, ignoreCase: true)).ToList(); break;
                     case "--threads": o.Threads = Ints(Next(), a); break;
@@ -121,9 +125,9 @@ internal sealed class PeerOptions
         }
 
         o.Seconds = seconds ?? (o.Quick ? 0.4 : 1.5);
-        if (!(o.Seconds > 0) || o.Rounds < 1 || o.Threads.Any(t => t < 1))
+        if (!(o.Seconds > 0) || !(o.Warm >= 0) || o.Rounds < 1 || o.Threads.Any(t => t < 1))
         {
-            error.WriteLine("peers: error: --seconds must be positive, --rounds and --threads at least 1");
+            error.WriteLine("peers: error: --seconds must be positive, --warm not negative, --rounds and --threads at least 1");
             return null;
         }
 

@@ -63,7 +63,7 @@ internal static class PeerRunner
     public const double Tolerance = 1e-4;
 
     /// <summary>Runs <paramref name="scenario"/> on ours and the peers <paramref name="peers"/> makes for it (in-process ORT when null and <paramref name="ort"/>).</summary>
-    public static ScenarioResult Run(PeerScenario scenario, PeerFactory? peers, string workDir, double seconds, int rounds, TextWriter log, bool ort = true)
+    public static ScenarioResult Run(PeerScenario scenario, PeerFactory? peers, string workDir, double seconds, int rounds, TextWriter log, bool ort = true, double warm = 0.5)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(log);
@@ -103,12 +103,13 @@ internal static class PeerRunner
                     : MaxError(ours, engines[e].Check(), engines[e].Name);
             }
 
-            // In-process engines warm until their time per call is steady (at least 0.5 s: .NET's tiered JIT replaces the
-            // first, unoptimised code of a method only after it has run 30 times and 100 ms have passed without new methods).
+            // In-process engines warm until their time per call is steady (at least `warm`, 0.5 s by default: .NET's tiered
+            // JIT replaces the first, unoptimised code of a method only after it has run 30 times and 100 ms have passed
+            // without new methods).
             double slowest = 0;
             foreach (var e in engines)
             {
-                slowest = Math.Max(slowest, e.Warm(e is InProcessEngine ? 0.5 : Math.Min(0.3, seconds / 4)));
+                slowest = Math.Max(slowest, e.Warm(e is InProcessEngine ? warm : Math.Min(0.3, seconds / 4)));
             }
 
             // A slice runs at least one call: when the slowest engine's call is long, fewer rounds (at least 3) keep

@@ -83,7 +83,7 @@ try
 {
     foreach (var s in scenarios)
     {
-        results.Add(PeerRunner.Run(s, factory, workDir, o.Seconds, o.Rounds, log));
+        results.Add(PeerRunner.Run(s, factory, workDir, o.Seconds, o.Rounds, log, warm: o.Warm));
     }
 }
 finally

@@ -51,7 +51,7 @@ internal static class Table
             sb.Append(CultureInfo.InvariantCulture, $" {names[k]} (peer / ours) |");
         }
 
-        sb.AppendLine(" GFLOP/s ours · best peer | max rel. diff (float32 peers) | targets |");
+        sb.AppendLine(" GFLOP/s ours · best peer (sequences) | max rel. diff (float32 peers) | targets |");
         sb.Append("|---|---:|");
         foreach (var _ in keys)
         {
@@ -75,7 +75,7 @@ internal static class Table
             }
 
             var best = r.BestPeer;
-            string gflops = r.Scenario.Mode == PeerMode.Step ? string.Empty
+            string gflops = r.Scenario.Mode != PeerMode.Sequence ? string.Empty
                 : string.Create(CultureInfo.InvariantCulture, $"{r.GFlops(r.Ours):0.0} · {(best is null ? "—" : r.GFlops(best).ToString("0.0", CultureInfo.InvariantCulture))}");
             var floats = r.Engines.Skip(1).Where(e => e.IsFloat32).ToList();
             string err = floats.Count == 0 ? "—" : Err(floats.Max(e => e.MaxError));

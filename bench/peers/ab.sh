@@ -38,7 +38,7 @@ for r in $(seq 1 "$ROUNDS"); do
     dir=$before_dir
     [ "$side" = after ] && dir=$after_dir
     echo "ab.sh: round $r/$ROUNDS $side" >&2
-    dotnet "$dir/RecurrentCore.Peers.dll" --engines ours --seconds "$SECONDS_PER" --rounds 3 "${PIN[@]}" "$@" \
+    dotnet "$dir/RecurrentCore.Peers.dll" --engines ours --seconds "$SECONDS_PER" --rounds 3 --warm 0.25 "${PIN[@]}" "$@" \
       --out "$OUT/$side-$r.json" >"$OUT/$side-$r.md" 2>"$OUT/$side-$r.log" \
       || { echo "ab.sh: $side run $r failed (see $OUT/$side-$r.log)" >&2; tail -3 "$OUT/$side-$r.log" >&2; exit 1; }
   done

@@ -6,13 +6,16 @@
 #   4. our library before/after: bench/peers/ab.sh BEFORE AFTER (process-level A B A B, ours-only scenarios);
 #   5. tables (peers.md, pinned.md, summary.md, ab.md), the JSON of every run, peers.svg, all under OUT.
 #
-# usage: bash bench/peers/run_all.sh AFTER_REV [BEFORE_REV (default 28a3e56 = main before the redesign)]
+# usage: bash bench/peers/run_all.sh [--build-only] AFTER_REV [BEFORE_REV (default 28a3e56 = main before the redesign)]
+#        --build-only: step 1 only (~2-3 min); a later run reuses the builds and measures in ~9 min
 # env:   RTNEURAL_SRC  RTNeural checkout (default /work/peers-src/rtneural; skipped with a note when absent)
 #        OUT           results directory (default peers-results/<utc time>)
 #        PEERS_SECONDS per engine per scenario in passes 2 and 3 (default 1.0)
 #        AB_ROUNDS, AB_SECONDS  before/after runs per build and seconds per scenario (defaults 3, 0.3)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD_ONLY=0
+[ "${1:-}" = --build-only ] && { BUILD_ONLY=1; shift; }
 AFTER=${1:?usage: run_all.sh AFTER_REV [BEFORE_REV]}
 BEFORE=${2:-28a3e56}
 RTNEURAL_SRC=${RTNEURAL_SRC:-/work/peers-src/rtneural}
@@ -46,6 +49,7 @@ else
   stamp "no RTNeural checkout at $RTNEURAL_SRC: RTNeural is skipped"
 fi
 peers="dotnet $after_full/RecurrentCore.Peers.dll"
+[ "$BUILD_ONLY" = 1 ] && { stamp "builds done"; exit 0; }
 
 stamp "2/5 every peer, threads 1 and 2"
 $peers "${rtn_args[@]}" --seconds "$PEERS_SECONDS" --threads 1,2 --out "$OUT/peers.json" --md "$OUT/peers.md" \
