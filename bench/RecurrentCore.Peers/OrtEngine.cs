@@ -93,7 +93,7 @@ internal sealed class OrtEngine : InProcessEngine
     }
 
     /// <summary>Quantization error bound of the int8 model against float32, |Δ| / max(1, |ref|) (see docs/peers.md).</summary>
-    public const double QuantizedTolerance = 0.05;
+    public const double QuantizedTolerance = 0.02;
 
     public override string Key => _quantized ? "ort-int8" : "ort";
 
