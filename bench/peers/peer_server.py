@@ -424,11 +424,11 @@ class OneDnnSlot:
 
 # --------------------------------------------------------------------------------------------------- timing
 def warm(fn, seconds):
-    """Runs fn for about `seconds` (at least twice); returns ns per call and the group size for run_for."""
+    """Runs fn for about `seconds` (at least once); returns ns per call and the group size for run_for."""
     start = time.perf_counter_ns()
     end = start + int(seconds * 1e9)
     n = 0
-    while n < 2 or time.perf_counter_ns() < end:
+    while n < 1 or time.perf_counter_ns() < end:
         fn()
         n += 1
     per_call = max((time.perf_counter_ns() - start) // n, 1)
