@@ -105,7 +105,7 @@ def main():
     cols = 2
     rows_n = (len(panels) + cols - 1) // cols
     in_grid = len(panels) % cols != 0
-    width, height = cols * W, rows_n * H + (10 if in_grid else 150)
+    width, height = cols * W, rows_n * H + (10 if in_grid else 175)
     for i, (title, hs, lines, extra) in enumerate(panels):
         panel(out, (i % cols) * W, (i // cols) * H, title, hs, lines, extra)
     # Legend, in the free cell of the last row when there is one, else at the bottom.
