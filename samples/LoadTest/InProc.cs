@@ -22,47 +22,101 @@ internal static class InProc
         var layer = DemoModel.Seeded(a.Int("seed", 1, int.MinValue), input, hidden);
         var inputs = Inputs(sessions, input);
         Console.WriteLine($"# inproc: LSTM I={input} H={hidden}, {sessions} sessions, {threads} threads, {steps} steps per run, pool max batch {maxBatch}, window {window.TotalMilliseconds} ms, kernel {Kernels.KernelCatalog.Name(layer.Variant)}");
-        Console.WriteLine("| run | mode | steps/s | p50 µs | p99 µs | p99.9 µs | mean batch | gen0 | gen1 | gen2 | B/step |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        var oneByOne = new List<double>();
-        var pooled = new List<double>();
+        Console.WriteLine("| run | mode | steps/s | p50 µs | p99 µs | p99.9 µs | steps/CPU-s | cores used | mean batch | gen0 | gen1 | gen2 | bytes (B/step) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var oneByOne = new List<(double Wall, double Cpu)>();
+        var pooled = new List<(double Wall, double Cpu)>();
         for (int r = 1; r <= rounds; r++)
         {
             if (only != "pool")
             {
-                oneByOne.Add(Report(r, "one-by-one B=1", () => OneByOne(layer, inputs, threads, steps)));
+                oneByOne.Add(Report(r, "one-by-one B=1", m => OneByOne(layer, inputs, threads, steps, m)));
             }
 
             if (only != "one-by-one")
             {
-                pooled.Add(Report(r, "pool", () => Pooled(layer, inputs, threads, steps, maxBatch, window)));
+                pooled.Add(Report(r, "pool", m => Pooled(layer, inputs, threads, steps, maxBatch, window, m)));
             }
         }
 
         if (oneByOne.Count > 0 && pooled.Count > 0)
         {
-            Console.WriteLine($"# pool / one-by-one (medians of {rounds} rounds): {Median(pooled) / Median(oneByOne):0.00}x");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"# pool / one-by-one, medians of {rounds} rounds: steps/s {Median(pooled, p => p.Wall) / Median(oneByOne, p => p.Wall):0.00}x, steps/CPU-s {Median(pooled, p => p.Cpu) / Median(oneByOne, p => p.Cpu):0.00}x"));
         }
 
         return 0;
     }
 
-    private static double Report(int round, string mode, Func<(long Steps, double Seconds, Histogram Latency, double MeanBatch)> run)
+    private static (double Wall, double Cpu) Report(int round, string mode, Func<Meter, (long Steps, double Seconds, Histogram Latency, double MeanBatch)> run)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        var (n, seconds, h, meanBatch) = run();
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        var meter = new Meter();
+        var (n, seconds, h, meanBatch) = run(meter);
         double rate = n / seconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {round} | {mode} | {rate:0} | {h.Quantile(0.5):0} | {h.Quantile(0.99):0} | {h.Quantile(0.999):0} | {meanBatch:0.0} | {GC.CollectionCount(0) - g0} | {GC.CollectionCount(1) - g1} | {GC.CollectionCount(2) - g2} | {(double)allocated / n:0.000} |"));
-        return rate;
+            $"| {round} | {mode} | {rate:0} | {h.Quantile(0.5):0} | {h.Quantile(0.99):0} | {h.Quantile(0.999):0} | {meter.StepsPerCpuSecond:0} | {meter.Cores:0.00} | {meanBatch:0.0} | {meter.Gen0} | {meter.Gen1} | {meter.Gen2} | {meter.Bytes} ({meter.BytesPerStep:0.000}) |"));
+        return (rate, meter.StepsPerCpuSecond);
+    }
+
+    /// <summary>
+    /// GC counts and process-wide allocated bytes from the moment the run is warm (its first tenth of the steps done,
+    /// every thread and session set up) to its last step: the steady state, without setup.
+    /// </summary>
+    private sealed class Meter
+    {
+        private long _startBytes, _startSteps, _wall;
+        private TimeSpan _cpu;
+        private int _g0, _g1, _g2, _started;
+
+        public int Gen0 { get; private set; }
+
+        public int Gen1 { get; private set; }
+
+        public int Gen2 { get; private set; }
+
+        public double BytesPerStep { get; private set; }
+
+        public long Bytes { get; private set; }
+
+        /// <summary>Steady-state steps per second of this process's CPU time (user + system): robust to a loaded host.</summary>
+        public double StepsPerCpuSecond { get; private set; }
+
+        /// <summary>CPU seconds per wall second the process got.</summary>
+        public double Cores { get; private set; }
+
+        public void Start(long steps)
+        {
+            if (Interlocked.Exchange(ref _started, 1) == 0)
+            {
+                _cpu = Environment.CpuUsage.TotalTime;
+                _wall = System.Diagnostics.Stopwatch.GetTimestamp();
+                _g0 = GC.CollectionCount(0);
+                _g1 = GC.CollectionCount(1);
+                _g2 = GC.CollectionCount(2);
+                _startSteps = steps;
+                _startBytes = GC.GetTotalAllocatedBytes(precise: true);
+            }
+        }
+
+        public void Stop(long steps)
+        {
+            long bytes = GC.GetTotalAllocatedBytes(precise: true) - _startBytes;
+            Gen0 = GC.CollectionCount(0) - _g0;
+            Gen1 = GC.CollectionCount(1) - _g1;
+            Gen2 = GC.CollectionCount(2) - _g2;
+            Bytes = bytes;
+            BytesPerStep = (double)bytes / Math.Max(1, steps - _startSteps);
+            var cpu = (Environment.CpuUsage.TotalTime - _cpu).TotalSeconds;
+            var wall = System.Diagnostics.Stopwatch.GetElapsedTime(_wall).TotalSeconds;
+            StepsPerCpuSecond = (steps - _startSteps) / cpu;
+            Cores = cpu / wall;
+        }
     }
 
     /// <summary>Thread j steps sessions j, j + T, … in turn, one row each, until the threads together made <paramref name="steps"/>.</summary>
-    private static (long, double, Histogram, double) OneByOne(RecurrentLayer layer, float[][] inputs, int threads, int steps)
+    private static (long, double, Histogram, double) OneByOne(RecurrentLayer layer, float[][] inputs, int threads, int steps, Meter meter)
     {
         var h = new Histogram();
         var streams = new StreamState[inputs.Length];
@@ -91,7 +145,12 @@ internal static class InProc
                         h.Record(Stopwatch.GetTimestamp() - t0);
                     }
 
-                    Interlocked.Add(ref done, (streams.Length - first + threads - 1) / threads);
+                    long now = Interlocked.Add(ref done, (streams.Length - first + threads - 1) / threads);
+                    if (now >= steps / 10)
+                    {
+                        meter.Start(now);
+                    }
+
                     t++;
                 }
             });
@@ -103,11 +162,12 @@ internal static class InProc
             w.Join();
         }
 
+        meter.Stop(done);
         return (done, sw.Elapsed.TotalSeconds, h, 1.0);
     }
 
     /// <summary>Every session an async client awaiting its steps through a pool with T workers.</summary>
-    private static (long, double, Histogram, double) Pooled(RecurrentLayer layer, float[][] inputs, int threads, int steps, int maxBatch, TimeSpan window)
+    private static (long, double, Histogram, double) Pooled(RecurrentLayer layer, float[][] inputs, int threads, int steps, int maxBatch, TimeSpan window, Meter meter)
     {
         var h = new Histogram();
         using var pool = new StreamPool(layer, new StreamPoolOptions { MaxSessions = inputs.Length, MaxBatch = maxBatch, Workers = threads, GatherWindow = window });
@@ -118,12 +178,22 @@ internal static class InProc
         {
             var session = pool.Open();
             var x = inputs[s];
-            clients[s] = Task.Run(() => Client(session, x, h, () => Interlocked.Increment(ref done) <= steps));
+            clients[s] = Task.Run(() => Client(session, x, h, () =>
+            {
+                long now = Interlocked.Increment(ref done);
+                if (now == steps / 10)
+                {
+                    meter.Start(now);
+                }
+
+                return now <= steps;
+            }));
         }
 
         Task.WaitAll(clients);
         double seconds = sw.Elapsed.TotalSeconds;
         var stats = pool.Statistics;
+        meter.Stop(stats.Steps);
         return (stats.Steps, seconds, h, (double)stats.Steps / stats.Batches);
     }
 
@@ -161,9 +231,9 @@ internal static class InProc
         return x;
     }
 
-    private static double Median(List<double> v)
+    private static double Median(List<(double Wall, double Cpu)> runs, Func<(double Wall, double Cpu), double> pick)
     {
-        var s = v.Order().ToArray();
+        var s = runs.Select(pick).Order().ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[(s.Length / 2) - 1] + s[s.Length / 2]) / 2;
     }
 }

@@ -6,6 +6,7 @@ try
     return a.Mode switch
     {
         "inproc" => InProc.Run(a),
+        "raw" => Raw.Run(a),
         "service" => await Service.Load(a),
         "check" => await Service.Check(a),
         "startup" => await Service.Startup(a),

@@ -81,7 +81,7 @@ internal static class Service
     {
         var url = Loopback(a.Text("url", "http://127.0.0.1:5080"));
         int sessions = a.Int("sessions", 4), steps = a.Int("steps", 20), seed = a.Int("seed", 1, int.MinValue);
-        var info = await Get(url, "/");
+        var info = await WaitForService(url, TimeSpan.FromSeconds(a.Int("wait-seconds", 0, 0)));
         int input = (int)info["input"]!, hidden = (int)info["hidden"]!;
         var layer = DemoModel.Seeded(seed, input, hidden, DemoModel.ParseCell((string)info["cell"]!));
         var failures = new List<string>();
@@ -326,6 +326,22 @@ internal static class Service
         var r = await Http.PostAsync(url + "/sessions", null);
         r.EnsureSuccessStatusCode();
         return (string)JsonNode.Parse(await r.Content.ReadAsStringAsync())!["id"]!;
+    }
+
+    private static async Task<JsonNode> WaitForService(string url, TimeSpan patience)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await Get(url, "/");
+            }
+            catch (HttpRequestException) when (sw.Elapsed < patience)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     private static async Task<JsonNode> Get(string url, string path) => JsonNode.Parse(await Http.GetStringAsync(url + path))!;

@@ -70,11 +70,11 @@ internal static class SocketLoop
                 if (error is null)
                 {
                     MemoryMarshal.AsBytes(y.AsSpan()).CopyTo(outBytes);
-                    await ws.SendAsync(outBytes, WebSocketMessageType.Binary, true, ct);
+                    await ws.SendAsync(outBytes.AsMemory(), WebSocketMessageType.Binary, true, ct);
                 }
                 else
                 {
-                    await ws.SendAsync(Encoding.UTF8.GetBytes("error: " + error), WebSocketMessageType.Text, true, ct);
+                    await ws.SendAsync(Encoding.UTF8.GetBytes("error: " + error).AsMemory(), WebSocketMessageType.Text, true, ct);
                 }
             }
         }
