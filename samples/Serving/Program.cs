@@ -5,6 +5,7 @@ using RecurrentCore.Samples.Serving;
 using RecurrentCore.Serving;
 
 // A recurrent model behind HTTP and WebSocket, one StreamPool session per client session (docs/serving.md).
+var processStart = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
 ServingSettings settings;
 RecurrentCore.Layers.RecurrentLayer layer;
 try
@@ -19,6 +20,7 @@ catch (Exception e) when (e is ArgumentException or RecurrentCore.RecurrentCoreE
 }
 
 var builder = WebApplication.CreateSlimBuilder(args);
+double modelMs = (DateTime.UtcNow - processStart).TotalMilliseconds;
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1 << 20);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
@@ -174,6 +176,6 @@ app.Map("/ws", (RequestDelegate)(async context =>
 }));
 
 await app.StartAsync();
-Console.WriteLine($"recurrent-serving: {layer.Config.Cell.Name()} I={inputSize} H={hiddenSize} kernel={KernelCatalog.Name(layer.Variant)} sessions≤{pool.MaxSessions} batch≤{settings.MaxBatch} window={settings.Window.TotalMilliseconds} ms on {string.Join(' ', app.Urls)}");
+Console.WriteLine($"recurrent-serving: {layer.Config.Cell.Name()} I={inputSize} H={hiddenSize} kernel={KernelCatalog.Name(layer.Variant)} sessions≤{pool.MaxSessions} batch≤{settings.MaxBatch} window={settings.Window.TotalMilliseconds} ms on {string.Join(' ', app.Urls)}; model ready {modelMs:0} ms, listening {(DateTime.UtcNow - processStart).TotalMilliseconds:0} ms after process start");
 await app.WaitForShutdownAsync();
 return 0;
