@@ -1,6 +1,5 @@
 using RecurrentCore.Kernels;
 using RecurrentCore.Layers;
-using RecurrentCore.Memory;
 
 namespace RecurrentCore.Peers;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using RecurrentCore.Layers;
-using RecurrentCore.Memory;
 
 namespace RecurrentCore.Cli.Bench;
 
