@@ -9,8 +9,8 @@ public enum KernelVariant
     /// <summary>Vector256 with AVX2 and FMA3 intrinsics.</summary>
     Avx2Fma,
 
-    /// <summary>Portable <see cref="System.Numerics.Vector{T}"/>: the path on Arm and older x86.</summary>
-    VectorT,
+    /// <summary>Portable 128-bit vectors (SSE / Arm AdvSIMD, fused multiply-add where the hardware has it): the path on Arm and older x86.</summary>
+    Vector128,
 
     /// <summary>Plain scalar loops.</summary>
     Scalar,

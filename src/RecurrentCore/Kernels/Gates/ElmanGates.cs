@@ -1,4 +1,5 @@
 using RecurrentCore.Kernels.Operators;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Gates;
 
@@ -146,6 +147,40 @@ public static unsafe class ElmanGates
         }
     }
 
+    /// <summary>The row forward <c>h = φ(a + bias)</c> at width <typeparamref name="TS"/> with no checks or dispatch; <paramref name="bias"/> may be null, <paramref name="h"/> may be <paramref name="a"/>.</summary>
+    internal static void Forward<TS, TV>(nint hidden, float* a, float* bias, float* h, bool relu)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        if (relu)
+        {
+            var kr = new ForwardRow<ReluOperator> { A = a, Bias = bias, H = h };
+            RowDriver.Run<ForwardRow<ReluOperator>, TS, TV>(ref kr, hidden);
+        }
+        else
+        {
+            var kt = new ForwardRow<TanhOperator> { A = a, Bias = bias, H = h };
+            RowDriver.Run<ForwardRow<TanhOperator>, TS, TV>(ref kt, hidden);
+        }
+    }
+
+    /// <summary>The row backward at width <typeparamref name="TS"/>, no checks; <paramref name="da"/> may be <paramref name="dh"/>.</summary>
+    internal static void Backward<TS, TV>(nint hidden, float* h, float* dh, float* da, bool relu)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        if (relu)
+        {
+            var kr = new ReluBackwardRow { H = h, Dh = dh, Da = da };
+            RowDriver.Run<ReluBackwardRow, TS, TV>(ref kr, hidden);
+        }
+        else
+        {
+            var kt = new TanhBackwardRow { H = h, Dh = dh, Da = da };
+            RowDriver.Run<TanhBackwardRow, TS, TV>(ref kt, hidden);
+        }
+    }
+
     private struct ForwardRow<TOp> : IRowKernel
         where TOp : IUnaryOperator
     {
@@ -153,16 +188,17 @@ public static unsafe class ElmanGates
         public float* Bias;
         public float* H;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
-            var a = TL.Load(A + j);
+            var a = TS.Load(A + j);
             if (Bias != null)
             {
-                a += TL.Load(Bias + j);
+                a = TS.Add(a, TS.Load(Bias + j));
             }
 
-            TL.Store(TOp.Invoke(a), H + j);
+            TS.Store(TOp.Invoke<TS, TV>(a), H + j);
         }
     }
 
@@ -172,9 +208,10 @@ public static unsafe class ElmanGates
         public float* Dh;
         public float* Da;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
-            => TL.Store(TL.Load(Dh + j) * TanhDerivativeFromOutputOperator.Invoke(TL.Load(H + j)), Da + j);
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+            => TS.Store(TS.Multiply(TS.Load(Dh + j), TanhDerivativeFromOutputOperator.Invoke<TS, TV>(TS.Load(H + j))), Da + j);
     }
 
     private struct ReluBackwardRow : IRowKernel
@@ -183,12 +220,13 @@ public static unsafe class ElmanGates
         public float* Dh;
         public float* Da;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
             // PyTorch's threshold_backward: zero where h <= 0 (so at exactly 0), the gradient elsewhere (NaN h included).
-            var h = TL.Load(H + j);
-            TL.Store(TL.Select(TL.LessThanOrEqual(h, TL.Create(0f)), TL.Create(0f), TL.Load(Dh + j)), Da + j);
+            var h = TS.Load(H + j);
+            TS.Store(TS.Select(TS.LessThanOrEqual(h, TS.Create(0f)), TS.Create(0f), TS.Load(Dh + j)), Da + j);
         }
     }
 }

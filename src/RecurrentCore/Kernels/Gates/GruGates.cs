@@ -1,4 +1,5 @@
 using RecurrentCore.Kernels.Operators;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Gates;
 
@@ -187,6 +188,27 @@ public static unsafe class GruGates
         }
     }
 
+    /// <summary>
+    /// The row forward at width <typeparamref name="TS"/> with no checks or dispatch (a plan's per-step entry): the span
+    /// overload's arguments as pointers; the biases may be null.
+    /// </summary>
+    internal static void Forward<TS, TV>(nint hidden, float* gi, float* gh, float* biasIh, float* biasHh, float* hPrev, float* h, bool saveActivations)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new ForwardRow { Gi = gi, Gh = gh, BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, H = h, Hidden = hidden, Save = saveActivations };
+        RowDriver.Run<ForwardRow, TS, TV>(ref k, hidden);
+    }
+
+    /// <summary>The row backward at width <typeparamref name="TS"/>, no checks.</summary>
+    internal static void Backward<TS, TV>(nint hidden, float* gates, float* ghN, float* hPrev, float* dh, float* dGi, float* dGh, float* dhPrev)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new BackwardRow { Gates = gates, GhN = ghN, HPrev = hPrev, Dh = dh, DGi = dGi, DGh = dGh, DhPrev = dhPrev, Hidden = hidden };
+        RowDriver.Run<BackwardRow, TS, TV>(ref k, hidden);
+    }
+
     private struct ForwardRow : IRowKernel
     {
         public float* Gi;
@@ -198,45 +220,46 @@ public static unsafe class GruGates
         public nint Hidden;
         public bool Save;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
             nint n = Hidden;
             float* gi = Gi + j;
             float* gh = Gh + j;
-            var ar = TL.Load(gi) + TL.Load(gh);
-            var az = TL.Load(gi + n) + TL.Load(gh + n);
-            var ain = TL.Load(gi + (2 * n));
-            var ghn = TL.Load(gh + (2 * n));
+            var ar = TS.Add(TS.Load(gi), TS.Load(gh));
+            var az = TS.Add(TS.Load(gi + n), TS.Load(gh + n));
+            var ain = TS.Load(gi + (2 * n));
+            var ghn = TS.Load(gh + (2 * n));
             if (BiasIh != null)
             {
                 float* b = BiasIh + j;
-                ar += TL.Load(b);
-                az += TL.Load(b + n);
-                ain += TL.Load(b + (2 * n));
+                ar = TS.Add(ar, TS.Load(b));
+                az = TS.Add(az, TS.Load(b + n));
+                ain = TS.Add(ain, TS.Load(b + (2 * n)));
             }
 
             if (BiasHh != null)
             {
                 float* b = BiasHh + j;
-                ar += TL.Load(b);
-                az += TL.Load(b + n);
-                ghn += TL.Load(b + (2 * n));
+                ar = TS.Add(ar, TS.Load(b));
+                az = TS.Add(az, TS.Load(b + n));
+                ghn = TS.Add(ghn, TS.Load(b + (2 * n)));
             }
 
-            var r = SigmoidOperator.Invoke(ar);
-            var z = SigmoidOperator.Invoke(az);
-            var nn = TanhOperator.Invoke(TL.MultiplyAdd(r, ghn, ain));
-            var hp = TL.Load(HPrev + j);
-            TL.Store(TL.MultiplyAdd(z, hp - nn, nn), H + j);
+            var r = SigmoidOperator.Invoke<TS, TV>(ar);
+            var z = SigmoidOperator.Invoke<TS, TV>(az);
+            var nn = TanhOperator.Invoke<TS, TV>(TS.MultiplyAdd(r, ghn, ain));
+            var hp = TS.Load(HPrev + j);
+            TS.Store(TS.MultiplyAdd(z, TS.Subtract(hp, nn), nn), H + j);
             if (Save)
             {
-                TL.Store(r, gi);
-                TL.Store(z, gi + n);
-                TL.Store(nn, gi + (2 * n));
+                TS.Store(r, gi);
+                TS.Store(z, gi + n);
+                TS.Store(nn, gi + (2 * n));
                 if (BiasHh != null)
                 {
-                    TL.Store(ghn, gh + (2 * n));
+                    TS.Store(ghn, gh + (2 * n));
                 }
             }
         }
@@ -253,33 +276,34 @@ public static unsafe class GruGates
         public float* DhPrev;
         public nint Hidden;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
             nint n = Hidden;
             float* g = Gates + j;
-            var r = TL.Load(g);
-            var z = TL.Load(g + n);
-            var nn = TL.Load(g + (2 * n));
-            var ghn = TL.Load(GhN + j);
-            var hp = TL.Load(HPrev + j);
-            var dh = TL.Load(Dh + j);
+            var r = TS.Load(g);
+            var z = TS.Load(g + n);
+            var nn = TS.Load(g + (2 * n));
+            var ghn = TS.Load(GhN + j);
+            var hp = TS.Load(HPrev + j);
+            var dh = TS.Load(Dh + j);
 
-            var dn = dh * (TL.Create(1f) - z);
-            var dz = dh * (hp - nn);
-            var dan = dn * TanhDerivativeFromOutputOperator.Invoke(nn);
-            var dar = dan * ghn * SigmoidDerivativeFromOutputOperator.Invoke(r);
-            var daz = dz * SigmoidDerivativeFromOutputOperator.Invoke(z);
+            var dn = TS.Multiply(dh, TS.Subtract(TS.Create(1f), z));
+            var dz = TS.Multiply(dh, TS.Subtract(hp, nn));
+            var dan = TS.Multiply(dn, TanhDerivativeFromOutputOperator.Invoke<TS, TV>(nn));
+            var dar = TS.Multiply(TS.Multiply(dan, ghn), SigmoidDerivativeFromOutputOperator.Invoke<TS, TV>(r));
+            var daz = TS.Multiply(dz, SigmoidDerivativeFromOutputOperator.Invoke<TS, TV>(z));
 
             float* di = DGi + j;
             float* dhh = DGh + j;
-            TL.Store(dar, di);
-            TL.Store(daz, di + n);
-            TL.Store(dan, di + (2 * n));
-            TL.Store(dar, dhh);
-            TL.Store(daz, dhh + n);
-            TL.Store(dan * r, dhh + (2 * n));
-            TL.Store(dh * z, DhPrev + j);
+            TS.Store(dar, di);
+            TS.Store(daz, di + n);
+            TS.Store(dan, di + (2 * n));
+            TS.Store(dar, dhh);
+            TS.Store(daz, dhh + n);
+            TS.Store(TS.Multiply(dan, r), dhh + (2 * n));
+            TS.Store(TS.Multiply(dh, z), DhPrev + j);
         }
     }
 }

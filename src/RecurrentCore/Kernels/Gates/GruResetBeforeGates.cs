@@ -1,4 +1,5 @@
 using RecurrentCore.Kernels.Operators;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Gates;
 
@@ -377,6 +378,52 @@ public static unsafe class GruResetBeforeGates
         }
     }
 
+    /// <summary>Stage 1 for one row at width <typeparamref name="TS"/> with no checks or dispatch; the biases may be null.</summary>
+    internal static void ForwardStage1<TS, TV>(nint hidden, float* gi, float* ghRz, float* biasIh, float* biasHh, float* hPrev, float* rh)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new Stage1Row { Gi = gi, GhRz = ghRz, BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, Rh = rh, Hidden = hidden };
+        RowDriver.Run<Stage1Row, TS, TV>(ref k, hidden);
+    }
+
+    /// <summary>Stage 2 for one row at width <typeparamref name="TS"/> with no checks or dispatch; the biases (3H) may be null.</summary>
+    internal static void ForwardStage2<TS, TV>(nint hidden, float* gates, float* ghN, float* biasIh, float* biasHh, float* hPrev, float* h, bool saveActivations)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new Stage2Row
+        {
+            Gates = gates,
+            GhN = ghN,
+            BiasIn = biasIh == null ? null : biasIh + (2 * hidden),
+            BiasHn = biasHh == null ? null : biasHh + (2 * hidden),
+            HPrev = hPrev,
+            H = h,
+            Hidden = hidden,
+            Save = saveActivations,
+        };
+        RowDriver.Run<Stage2Row, TS, TV>(ref k, hidden);
+    }
+
+    /// <summary>Backward stage 2 for one row at width <typeparamref name="TS"/>, no checks.</summary>
+    internal static void BackwardStage2<TS, TV>(nint hidden, float* gates, float* hPrev, float* dh, float* dGates, float* dhPrev)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new BackwardStage2Row { Gates = gates, HPrev = hPrev, Dh = dh, DGates = dGates, DhPrev = dhPrev, Hidden = hidden };
+        RowDriver.Run<BackwardStage2Row, TS, TV>(ref k, hidden);
+    }
+
+    /// <summary>Backward stage 1 for one row at width <typeparamref name="TS"/>, no checks.</summary>
+    internal static void BackwardStage1<TS, TV>(nint hidden, float* gates, float* hPrev, float* dRh, float* dGates, float* dhPrev)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new BackwardStage1Row { Gates = gates, HPrev = hPrev, DRh = dRh, DGates = dGates, DhPrev = dhPrev };
+        RowDriver.Run<BackwardStage1Row, TS, TV>(ref k, hidden);
+    }
+
     private struct Stage1Row : IRowKernel
     {
         public float* Gi;
@@ -387,31 +434,32 @@ public static unsafe class GruResetBeforeGates
         public float* Rh;
         public nint Hidden;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
             nint n = Hidden;
             float* gi = Gi + j;
-            var ar = TL.Load(gi) + TL.Load(GhRz + j);
-            var az = TL.Load(gi + n) + TL.Load(GhRz + n + j);
+            var ar = TS.Add(TS.Load(gi), TS.Load(GhRz + j));
+            var az = TS.Add(TS.Load(gi + n), TS.Load(GhRz + n + j));
             if (BiasIh != null)
             {
-                ar += TL.Load(BiasIh + j);
-                az += TL.Load(BiasIh + n + j);
+                ar = TS.Add(ar, TS.Load(BiasIh + j));
+                az = TS.Add(az, TS.Load(BiasIh + n + j));
             }
 
             if (BiasHh != null)
             {
-                ar += TL.Load(BiasHh + j);
-                az += TL.Load(BiasHh + n + j);
+                ar = TS.Add(ar, TS.Load(BiasHh + j));
+                az = TS.Add(az, TS.Load(BiasHh + n + j));
             }
 
-            var r = SigmoidOperator.Invoke(ar);
-            var z = SigmoidOperator.Invoke(az);
-            var hp = TL.Load(HPrev + j);
-            TL.Store(r, gi);
-            TL.Store(z, gi + n);
-            TL.Store(r * hp, Rh + j);
+            var r = SigmoidOperator.Invoke<TS, TV>(ar);
+            var z = SigmoidOperator.Invoke<TS, TV>(az);
+            var hp = TS.Load(HPrev + j);
+            TS.Store(r, gi);
+            TS.Store(z, gi + n);
+            TS.Store(TS.Multiply(r, hp), Rh + j);
         }
     }
 
@@ -426,29 +474,30 @@ public static unsafe class GruResetBeforeGates
         public nint Hidden;
         public bool Save;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
             nint n = Hidden;
             float* g = Gates + j;
-            var z = TL.Load(g + n);
-            var an = TL.Load(g + (2 * n)) + TL.Load(GhN + j);
+            var z = TS.Load(g + n);
+            var an = TS.Add(TS.Load(g + (2 * n)), TS.Load(GhN + j));
             if (BiasIn != null)
             {
-                an += TL.Load(BiasIn + j);
+                an = TS.Add(an, TS.Load(BiasIn + j));
             }
 
             if (BiasHn != null)
             {
-                an += TL.Load(BiasHn + j);
+                an = TS.Add(an, TS.Load(BiasHn + j));
             }
 
-            var nn = TanhOperator.Invoke(an);
-            var hp = TL.Load(HPrev + j);
-            TL.Store(TL.MultiplyAdd(z, hp - nn, nn), H + j);
+            var nn = TanhOperator.Invoke<TS, TV>(an);
+            var hp = TS.Load(HPrev + j);
+            TS.Store(TS.MultiplyAdd(z, TS.Subtract(hp, nn), nn), H + j);
             if (Save)
             {
-                TL.Store(nn, g + (2 * n));
+                TS.Store(nn, g + (2 * n));
             }
         }
     }
@@ -462,21 +511,22 @@ public static unsafe class GruResetBeforeGates
         public float* DhPrev;
         public nint Hidden;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
             nint n = Hidden;
             float* g = Gates + j;
-            var z = TL.Load(g + n);
-            var nn = TL.Load(g + (2 * n));
-            var hp = TL.Load(HPrev + j);
-            var dh = TL.Load(Dh + j);
-            var daz = dh * (hp - nn) * SigmoidDerivativeFromOutputOperator.Invoke(z);
-            var dan = dh * (TL.Create(1f) - z) * TanhDerivativeFromOutputOperator.Invoke(nn);
+            var z = TS.Load(g + n);
+            var nn = TS.Load(g + (2 * n));
+            var hp = TS.Load(HPrev + j);
+            var dh = TS.Load(Dh + j);
+            var daz = TS.Multiply(TS.Multiply(dh, TS.Subtract(hp, nn)), SigmoidDerivativeFromOutputOperator.Invoke<TS, TV>(z));
+            var dan = TS.Multiply(TS.Multiply(dh, TS.Subtract(TS.Create(1f), z)), TanhDerivativeFromOutputOperator.Invoke<TS, TV>(nn));
             float* d = DGates + j;
-            TL.Store(daz, d + n);
-            TL.Store(dan, d + (2 * n));
-            TL.Store(dh * z, DhPrev + j);
+            TS.Store(daz, d + n);
+            TS.Store(dan, d + (2 * n));
+            TS.Store(TS.Multiply(dh, z), DhPrev + j);
         }
     }
 
@@ -488,15 +538,16 @@ public static unsafe class GruResetBeforeGates
         public float* DGates;
         public float* DhPrev;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
-            var r = TL.Load(Gates + j);
-            var hp = TL.Load(HPrev + j);
-            var drh = TL.Load(DRh + j);
-            var dhp = TL.Load(DhPrev + j);
-            TL.Store(drh * hp * SigmoidDerivativeFromOutputOperator.Invoke(r), DGates + j);
-            TL.Store(TL.MultiplyAdd(drh, r, dhp), DhPrev + j);
+            var r = TS.Load(Gates + j);
+            var hp = TS.Load(HPrev + j);
+            var drh = TS.Load(DRh + j);
+            var dhp = TS.Load(DhPrev + j);
+            TS.Store(TS.Multiply(TS.Multiply(drh, hp), SigmoidDerivativeFromOutputOperator.Invoke<TS, TV>(r)), DGates + j);
+            TS.Store(TS.MultiplyAdd(drh, r, dhp), DhPrev + j);
         }
     }
 }

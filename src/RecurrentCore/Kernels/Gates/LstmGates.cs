@@ -1,4 +1,5 @@
 using RecurrentCore.Kernels.Operators;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Gates;
 
@@ -217,6 +218,28 @@ public static unsafe class LstmGates
         }
     }
 
+    /// <summary>
+    /// The row forward at width <typeparamref name="TS"/> with no checks or dispatch (a plan's per-step entry): the span
+    /// overload's arguments as pointers, each H (gates and bias 4H) long; <paramref name="bias"/> and
+    /// <paramref name="tanhC"/> may be null.
+    /// </summary>
+    internal static void Forward<TS, TV>(nint hidden, float* gates, float* bias, float* cPrev, float* c, float* h, float* tanhC, bool saveActivations)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new ForwardRow { Gates = gates, Bias = bias, CPrev = cPrev, C = c, H = h, TanhC = tanhC, Hidden = hidden, Save = saveActivations };
+        RowDriver.Run<ForwardRow, TS, TV>(ref k, hidden);
+    }
+
+    /// <summary>The row backward at width <typeparamref name="TS"/>, no checks; exactly one of <paramref name="c"/> and <paramref name="tanhC"/> is non-null, <paramref name="dc"/> may be null.</summary>
+    internal static void Backward<TS, TV>(nint hidden, float* gates, float* cPrev, float* c, float* tanhC, float* dh, float* dc, float* dGates, float* dcPrev)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new BackwardRow { Gates = gates, CPrev = cPrev, C = tanhC == null ? c : null, TanhC = tanhC, Dh = dh, Dc = dc, DGates = dGates, DcPrev = dcPrev, Hidden = hidden };
+        RowDriver.Run<BackwardRow, TS, TV>(ref k, hidden);
+    }
+
     private struct ForwardRow : IRowKernel
     {
         public float* Gates;
@@ -228,43 +251,44 @@ public static unsafe class LstmGates
         public nint Hidden;
         public bool Save;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
             nint n = Hidden;
             float* g = Gates + j;
-            var ai = TL.Load(g);
-            var af = TL.Load(g + n);
-            var ag = TL.Load(g + (2 * n));
-            var ao = TL.Load(g + (3 * n));
+            var ai = TS.Load(g);
+            var af = TS.Load(g + n);
+            var ag = TS.Load(g + (2 * n));
+            var ao = TS.Load(g + (3 * n));
             if (Bias != null)
             {
                 float* b = Bias + j;
-                ai += TL.Load(b);
-                af += TL.Load(b + n);
-                ag += TL.Load(b + (2 * n));
-                ao += TL.Load(b + (3 * n));
+                ai = TS.Add(ai, TS.Load(b));
+                af = TS.Add(af, TS.Load(b + n));
+                ag = TS.Add(ag, TS.Load(b + (2 * n)));
+                ao = TS.Add(ao, TS.Load(b + (3 * n)));
             }
 
-            var i = SigmoidOperator.Invoke(ai);
-            var f = SigmoidOperator.Invoke(af);
-            var gg = TanhOperator.Invoke(ag);
-            var o = SigmoidOperator.Invoke(ao);
-            var c = TL.MultiplyAdd(f, TL.Load(CPrev + j), i * gg);
-            var tc = TanhOperator.Invoke(c);
-            TL.Store(c, C + j);
-            TL.Store(o * tc, H + j);
+            var i = SigmoidOperator.Invoke<TS, TV>(ai);
+            var f = SigmoidOperator.Invoke<TS, TV>(af);
+            var gg = TanhOperator.Invoke<TS, TV>(ag);
+            var o = SigmoidOperator.Invoke<TS, TV>(ao);
+            var c = TS.MultiplyAdd(f, TS.Load(CPrev + j), TS.Multiply(i, gg));
+            var tc = TanhOperator.Invoke<TS, TV>(c);
+            TS.Store(c, C + j);
+            TS.Store(TS.Multiply(o, tc), H + j);
             if (TanhC != null)
             {
-                TL.Store(tc, TanhC + j);
+                TS.Store(tc, TanhC + j);
             }
 
             if (Save)
             {
-                TL.Store(i, g);
-                TL.Store(f, g + n);
-                TL.Store(gg, g + (2 * n));
-                TL.Store(o, g + (3 * n));
+                TS.Store(i, g);
+                TS.Store(f, g + n);
+                TS.Store(gg, g + (2 * n));
+                TS.Store(o, g + (3 * n));
             }
         }
     }
@@ -281,32 +305,33 @@ public static unsafe class LstmGates
         public float* DcPrev;
         public nint Hidden;
 
-        public readonly void Step<TL>(nint j)
-            where TL : unmanaged, ILanes<TL>
+        public readonly void Step<TS, TV>(nint j)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
             nint n = Hidden;
             float* g = Gates + j;
-            var i = TL.Load(g);
-            var f = TL.Load(g + n);
-            var gg = TL.Load(g + (2 * n));
-            var o = TL.Load(g + (3 * n));
-            var tc = TanhC != null ? TL.Load(TanhC + j) : TanhOperator.Invoke(TL.Load(C + j));
-            var dh = TL.Load(Dh + j);
-            var dc = Dc != null ? TL.Load(Dc + j) : TL.Create(0f);
-            var cp = TL.Load(CPrev + j);
+            var i = TS.Load(g);
+            var f = TS.Load(g + n);
+            var gg = TS.Load(g + (2 * n));
+            var o = TS.Load(g + (3 * n));
+            var tc = TanhC != null ? TS.Load(TanhC + j) : TanhOperator.Invoke<TS, TV>(TS.Load(C + j));
+            var dh = TS.Load(Dh + j);
+            var dc = Dc != null ? TS.Load(Dc + j) : TS.Create(0f);
+            var cp = TS.Load(CPrev + j);
 
-            var dcTotal = TL.MultiplyAdd(dh * o, TanhDerivativeFromOutputOperator.Invoke(tc), dc);
-            var dgi = dcTotal * gg * SigmoidDerivativeFromOutputOperator.Invoke(i);
-            var dgf = dcTotal * cp * SigmoidDerivativeFromOutputOperator.Invoke(f);
-            var dgg = dcTotal * i * TanhDerivativeFromOutputOperator.Invoke(gg);
-            var dgo = dh * tc * SigmoidDerivativeFromOutputOperator.Invoke(o);
+            var dcTotal = TS.MultiplyAdd(TS.Multiply(dh, o), TanhDerivativeFromOutputOperator.Invoke<TS, TV>(tc), dc);
+            var dgi = TS.Multiply(TS.Multiply(dcTotal, gg), SigmoidDerivativeFromOutputOperator.Invoke<TS, TV>(i));
+            var dgf = TS.Multiply(TS.Multiply(dcTotal, cp), SigmoidDerivativeFromOutputOperator.Invoke<TS, TV>(f));
+            var dgg = TS.Multiply(TS.Multiply(dcTotal, i), TanhDerivativeFromOutputOperator.Invoke<TS, TV>(gg));
+            var dgo = TS.Multiply(TS.Multiply(dh, tc), SigmoidDerivativeFromOutputOperator.Invoke<TS, TV>(o));
 
             float* d = DGates + j;
-            TL.Store(dgi, d);
-            TL.Store(dgf, d + n);
-            TL.Store(dgg, d + (2 * n));
-            TL.Store(dgo, d + (3 * n));
-            TL.Store(dcTotal * f, DcPrev + j);
+            TS.Store(dgi, d);
+            TS.Store(dgf, d + n);
+            TS.Store(dgg, d + (2 * n));
+            TS.Store(dgo, d + (3 * n));
+            TS.Store(TS.Multiply(dcTotal, f), DcPrev + j);
         }
     }
 }

@@ -1,14 +1,16 @@
 using System.Runtime.CompilerServices;
 using RecurrentCore.Kernels.Operators;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Gates;
 
-/// <summary>One fused, elementwise step of a gate kernel at hidden index <c>j</c>, for lanes <c>j .. j + TL.Count</c>.</summary>
+/// <summary>One fused, elementwise step of a gate kernel at hidden index <c>j</c>, for lanes <c>j .. j + TS.Count</c>.</summary>
 internal interface IRowKernel
 {
     /// <summary>Reads every input at <paramref name="j"/>, computes, writes every output at <paramref name="j"/>.</summary>
-    void Step<TL>(nint j)
-        where TL : unmanaged, ILanes<TL>;
+    void Step<TS, TV>(nint j)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged;
 }
 
 /// <summary>
@@ -18,41 +20,53 @@ internal interface IRowKernel
 /// </summary>
 internal static class RowDriver
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>Runs <paramref name="kernel"/> over <c>0 ≤ j &lt; hidden</c> with <paramref name="variant"/> (supported; not checked).</summary>
     public static void Run<TK>(ref TK kernel, nint hidden, KernelVariant variant)
         where TK : struct, IRowKernel
     {
-        nint j = 0;
-        switch (variant)
+        var run = new Remainder<TK> { Kernel = kernel, Hidden = hidden, Start = 0 };
+        KernelCatalog.Visit<Remainder<TK>, nint>(variant, ref run);
+    }
+
+    /// <summary>Runs <paramref name="kernel"/> over <c>0 ≤ j &lt; hidden</c> at width <typeparamref name="TS"/>; no checks, no dispatch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run<TK, TS, TV>(ref TK kernel, nint hidden)
+        where TK : struct, IRowKernel
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var run = new Remainder<TK> { Kernel = kernel, Hidden = hidden, Start = 0 };
+        run.Visit<TS, TV>();
+    }
+
+    /// <summary>Whole registers of the visited width from <see cref="Start"/>, then narrower ones down to scalar; returns <see cref="Hidden"/>.</summary>
+    private struct Remainder<TK> : ISimdVisitor<nint>
+        where TK : struct, IRowKernel
+    {
+        public TK Kernel;
+        public nint Hidden;
+        public nint Start;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public nint Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
         {
-            case KernelVariant.Avx512:
-                for (; j + Lanes512.Count <= hidden; j += Lanes512.Count)
-                {
-                    kernel.Step<Lanes512>(j);
-                }
+            nint j = Start;
+            for (; j + TS.Count <= Hidden; j += TS.Count)
+            {
+                Kernel.Step<TS, TV>(j);
+            }
 
-                goto case KernelVariant.Avx2Fma;
-            case KernelVariant.Avx2Fma:
-                for (; j + Lanes256.Count <= hidden; j += Lanes256.Count)
-                {
-                    kernel.Step<Lanes256>(j);
-                }
+            if (j < Hidden && TS.Count > 1)
+            {
+                Start = j;
+                return TS.Count > Simd256.Count ? Simd256.Accept<Remainder<TK>, nint>(ref this)
+                    : TS.Count > Simd128.Count ? Simd128.Accept<Remainder<TK>, nint>(ref this)
+                    : SimdScalar.Accept<Remainder<TK>, nint>(ref this);
+            }
 
-                goto case KernelVariant.VectorT;
-            case KernelVariant.VectorT:
-                for (; j + Lanes128.Count <= hidden; j += Lanes128.Count)
-                {
-                    kernel.Step<Lanes128>(j);
-                }
-
-                goto default;
-            default:
-                for (; j < hidden; j++)
-                {
-                    kernel.Step<LanesScalar>(j);
-                }
-
-                break;
+            return Hidden;
         }
     }
 }

@@ -1,3 +1,5 @@
+using RecurrentCore.Kernels.Simd;
+
 namespace RecurrentCore.Kernels;
 
 /// <summary>
@@ -66,12 +68,14 @@ public static class Gemm
             float* pb = pbStore + b.Offset;
             float* pbi = bias.IsEmpty ? null : pbias;
             nint panel = (nint)k * b.PanelWidth;
-            switch (b.Variant)
+            if (b.Variant == KernelVariant.Scalar)
             {
-                case KernelVariant.Avx512: GemmDriver.Run<GemmAvx512>(pa, k, 1, m, pb, b.PanelWidth, panel, true, n, k, pc, n, accumulate, pbi); break;
-                case KernelVariant.Avx2Fma: GemmDriver.Run<GemmAvx2Fma>(pa, k, 1, m, pb, b.PanelWidth, panel, true, n, k, pc, n, accumulate, pbi); break;
-                case KernelVariant.VectorT: GemmDriver.Run<GemmVectorT>(pa, k, 1, m, pb, b.PanelWidth, panel, true, n, k, pc, n, accumulate, pbi); break;
-                default: GemmScalar.MultiplyPacked(pa, m, k, pb, n, pbi, pc, accumulate); break;
+                GemmScalar.MultiplyPacked(pa, m, k, pb, n, pbi, pc, accumulate);
+            }
+            else
+            {
+                var run = new DriverCall(pa, k, 1, m, pb, b.PanelWidth, panel, true, n, k, pc, n, accumulate, pbi);
+                KernelCatalog.Visit<DriverCall, bool>(b.Variant, ref run);
             }
         }
     }
@@ -128,12 +132,14 @@ public static class Gemm
         fixed (float* pc = c)
         {
             // Output rows are columns of A: A(j, i) = a[i·n + j].
-            switch (variant)
+            if (variant == KernelVariant.Scalar)
             {
-                case KernelVariant.Avx512: GemmDriver.Run<GemmAvx512>(pa, 1, n, n, pb, k, 0, false, k, m, pc, k, accumulate, null); break;
-                case KernelVariant.Avx2Fma: GemmDriver.Run<GemmAvx2Fma>(pa, 1, n, n, pb, k, 0, false, k, m, pc, k, accumulate, null); break;
-                case KernelVariant.VectorT: GemmDriver.Run<GemmVectorT>(pa, 1, n, n, pb, k, 0, false, k, m, pc, k, accumulate, null); break;
-                default: GemmScalar.Multiply(pa, 1, n, n, pb, k, k, m, pc, accumulate); break;
+                GemmScalar.Multiply(pa, 1, n, n, pb, k, k, m, pc, accumulate);
+            }
+            else
+            {
+                var run = new DriverCall(pa, 1, n, n, pb, k, 0, false, k, m, pc, k, accumulate, null);
+                KernelCatalog.Visit<DriverCall, bool>(variant, ref run);
             }
         }
     }
@@ -189,12 +195,14 @@ public static class Gemm
         fixed (float* pb = b)
         fixed (float* pc = c)
         {
-            switch (variant)
+            if (variant == KernelVariant.Scalar)
             {
-                case KernelVariant.Avx512: GemmDriver.Run<GemmAvx512>(pa, n, 1, m, pb, k, 0, false, k, n, pc, k, accumulate, null); break;
-                case KernelVariant.Avx2Fma: GemmDriver.Run<GemmAvx2Fma>(pa, n, 1, m, pb, k, 0, false, k, n, pc, k, accumulate, null); break;
-                case KernelVariant.VectorT: GemmDriver.Run<GemmVectorT>(pa, n, 1, m, pb, k, 0, false, k, n, pc, k, accumulate, null); break;
-                default: GemmScalar.Multiply(pa, n, 1, m, pb, k, k, n, pc, accumulate); break;
+                GemmScalar.Multiply(pa, n, 1, m, pb, k, k, n, pc, accumulate);
+            }
+            else
+            {
+                var run = new DriverCall(pa, n, 1, m, pb, k, 0, false, k, n, pc, k, accumulate, null);
+                KernelCatalog.Visit<DriverCall, bool>(variant, ref run);
             }
         }
     }
@@ -241,5 +249,33 @@ public static class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>The tile width of <paramref name="variant"/>'s micro-kernel: the packed panel width (1 for scalar).</summary>
+    internal static int PanelWidth(KernelVariant variant)
+    {
+        var width = default(TileWidth);
+        return KernelCatalog.Visit<TileWidth, int>(variant, ref width);
+    }
+
+    /// <summary>One <see cref="GemmDriver.Run{TK}"/> call with the visited width's <see cref="GemmTile{TS, TV}"/>.</summary>
+    private readonly unsafe struct DriverCall(float* a, nint aRow, nint aStep, int rows, float* b, nint bStride, nint panelStride, bool packed,
+        int cols, int depth, float* c, nint cStride, bool accumulate, float* bias) : ISimdVisitor<bool>
+    {
+        public bool Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            GemmDriver.Run<GemmTile<TS, TV>>(a, aRow, aStep, rows, b, bStride, panelStride, packed, cols, depth, c, cStride, accumulate, bias);
+            return true;
+        }
+    }
+
+    private readonly struct TileWidth : ISimdVisitor<int>
+    {
+        public int Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+            => TS.Count == 1 ? 1 : GemmTile<TS, TV>.ColumnsPerTile;
     }
 }

@@ -62,13 +62,7 @@ public sealed class PackedMatrix
         ArgumentOutOfRangeException.ThrowIfNegative(columns);
         Gemm.Need(weights.Length, (long)rows * columns, nameof(weights));
         Gemm.CheckVariant(variant, nameof(variant));
-        int width = variant switch
-        {
-            KernelVariant.Avx512 => GemmAvx512.ColumnsPerTile,
-            KernelVariant.Avx2Fma => GemmAvx2Fma.ColumnsPerTile,
-            KernelVariant.VectorT => GemmVectorT.ColumnsPerTile,
-            _ => 1,
-        };
+        int width = Gemm.PanelWidth(variant);
         int panels = (rows + width - 1) / width;
         long length = (long)panels * width * columns;
         if (length > Array.MaxLength - 16)

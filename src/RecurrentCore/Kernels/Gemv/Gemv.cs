@@ -1,3 +1,5 @@
+using RecurrentCore.Kernels.Simd;
+
 namespace RecurrentCore.Kernels;
 
 /// <summary>
@@ -61,13 +63,8 @@ public static class Gemv
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            switch (variant)
-            {
-                case KernelVariant.Avx512: GemvAvx512.Multiply(pw, rows, cols, px, py, accumulate); break;
-                case KernelVariant.Avx2Fma: GemvAvx2Fma.Multiply(pw, rows, cols, px, py, accumulate); break;
-                case KernelVariant.VectorT: GemvVectorT.Multiply(pw, rows, cols, px, py, accumulate); break;
-                default: GemvScalar.Multiply(pw, rows, cols, px, py, accumulate); break;
-            }
+            var call = new Call { W = pw, Rows = rows, Cols = cols, X = px, Y = py, Accumulate = accumulate, Transposed = false };
+            KernelCatalog.Visit<Call, bool>(variant, ref call);
         }
     }
 
@@ -122,13 +119,8 @@ public static class Gemv
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            switch (variant)
-            {
-                case KernelVariant.Avx512: GemvAvx512.MultiplyTransposed(pw, rows, cols, px, py, accumulate); break;
-                case KernelVariant.Avx2Fma: GemvAvx2Fma.MultiplyTransposed(pw, rows, cols, px, py, accumulate); break;
-                case KernelVariant.VectorT: GemvVectorT.MultiplyTransposed(pw, rows, cols, px, py, accumulate); break;
-                default: GemvScalar.MultiplyTransposed(pw, rows, cols, px, py, accumulate); break;
-            }
+            var call = new Call { W = pw, Rows = rows, Cols = cols, X = px, Y = py, Accumulate = accumulate, Transposed = true };
+            KernelCatalog.Visit<Call, bool>(variant, ref call);
         }
     }
 
@@ -154,6 +146,34 @@ public static class Gemv
         if (!KernelCatalog.IsSupported(variant))
         {
             throw new ArgumentException($"kernel variant {variant} is not supported by this process", nameof(variant));
+        }
+    }
+
+    /// <summary>One product with the visited width's <see cref="GemvKernel{TS, TV}"/>.</summary>
+    private unsafe struct Call : ISimdVisitor<bool>
+    {
+        public float* W;
+        public int Rows;
+        public int Cols;
+        public float* X;
+        public float* Y;
+        public bool Accumulate;
+        public bool Transposed;
+
+        public readonly bool Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            if (Transposed)
+            {
+                GemvKernel<TS, TV>.MultiplyTransposed(W, Rows, Cols, X, Y, Accumulate);
+            }
+            else
+            {
+                GemvKernel<TS, TV>.Multiply(W, Rows, Cols, X, Y, Accumulate);
+            }
+
+            return true;
         }
     }
 }

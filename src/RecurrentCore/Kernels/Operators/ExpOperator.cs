@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Operators;
 
@@ -29,32 +30,33 @@ internal readonly struct ExpOperator : IUnaryOperator
     private const float P5 = 5.0000001201e-1f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TL Invoke<TL>(TL x)
-        where TL : unmanaged, ILanes<TL>
+    public static TV Invoke<TS, TV>(TV x)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
     {
         // Constant first: a NaN x passes through both clamps.
-        x = TL.MaxNative(TL.Create(MinInput), TL.MinNative(TL.Create(MaxInput), x));
+        x = TS.MaxNative(TS.Create(MinInput), TS.MinNative(TS.Create(MaxInput), x));
 
-        var shifted = TL.MultiplyAdd(x, TL.Create(Log2E), TL.Create(Shifter));
-        var n = shifted - TL.Create(Shifter);
-        var r = TL.MultiplyAdd(n, TL.Create(-Ln2Hi), x);
-        r = TL.MultiplyAdd(n, TL.Create(-Ln2Lo), r);
+        var shifted = TS.MultiplyAdd(x, TS.Create(Log2E), TS.Create(Shifter));
+        var n = TS.Subtract(shifted, TS.Create(Shifter));
+        var r = TS.MultiplyAdd(n, TS.Create(-Ln2Hi), x);
+        r = TS.MultiplyAdd(n, TS.Create(-Ln2Lo), r);
 
-        var p = TL.MultiplyAdd(TL.Create(P0), r, TL.Create(P1));
-        p = TL.MultiplyAdd(p, r, TL.Create(P2));
-        p = TL.MultiplyAdd(p, r, TL.Create(P3));
-        p = TL.MultiplyAdd(p, r, TL.Create(P4));
-        p = TL.MultiplyAdd(p, r, TL.Create(P5));
-        var one = TL.Create(1f);
-        p = TL.MultiplyAdd(p, r * r, r + one);
+        var p = TS.MultiplyAdd(TS.Create(P0), r, TS.Create(P1));
+        p = TS.MultiplyAdd(p, r, TS.Create(P2));
+        p = TS.MultiplyAdd(p, r, TS.Create(P3));
+        p = TS.MultiplyAdd(p, r, TS.Create(P4));
+        p = TS.MultiplyAdd(p, r, TS.Create(P5));
+        var one = TS.Create(1f);
+        p = TS.MultiplyAdd(p, TS.Multiply(r, r), TS.Add(r, one));
 
         // n ∈ [-150, 128] as an integer; 2^n = 2^(n>>1) · 2^(n - (n>>1)), both factors normal floats.
-        var k = TL.IntSubtract(shifted, TL.Create(Shifter));
-        var k1 = TL.IntShiftRightArithmetic(k, 1);
-        var k2 = TL.IntSubtract(k, k1);
-        var bias = TL.CreateBits(127);
-        var s1 = TL.IntShiftLeft(TL.IntAdd(k1, bias), 23);
-        var s2 = TL.IntShiftLeft(TL.IntAdd(k2, bias), 23);
-        return p * s1 * s2;
+        var k = TS.IntSubtract(shifted, TS.Create(Shifter));
+        var k1 = TS.IntShiftRightArithmetic(k, 1);
+        var k2 = TS.IntSubtract(k, k1);
+        var bias = TS.CreateBits(127);
+        var s1 = TS.IntShiftLeft(TS.IntAdd(k1, bias), 23);
+        var s2 = TS.IntShiftLeft(TS.IntAdd(k2, bias), 23);
+        return TS.Multiply(TS.Multiply(p, s1), s2);
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Operators;
 
@@ -6,7 +7,8 @@ namespace RecurrentCore.Kernels.Operators;
 internal readonly struct ReluOperator : IUnaryOperator
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TL Invoke<TL>(TL x)
-        where TL : unmanaged, ILanes<TL>
-        => TL.MaxNative(TL.Create(0f), x);
+    public static TV Invoke<TS, TV>(TV x)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+        => TS.MaxNative(TS.Create(0f), x);
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Operators;
 
@@ -10,13 +11,14 @@ namespace RecurrentCore.Kernels.Operators;
 internal readonly struct SigmoidOperator : IUnaryOperator
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TL Invoke<TL>(TL x)
-        where TL : unmanaged, ILanes<TL>
+    public static TV Invoke<TS, TV>(TV x)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
     {
-        var one = TL.Create(1f);
-        var e = ExpOperator.Invoke(TL.Create(0f) - TL.Abs(x));
-        var numerator = TL.Select(TL.LessThan(x, TL.Create(0f)), e, one);
-        return numerator / (one + e);
+        var one = TS.Create(1f);
+        var e = ExpOperator.Invoke<TS, TV>(TS.Subtract(TS.Create(0f), TS.Abs(x)));
+        var numerator = TS.Select(TS.LessThan(x, TS.Create(0f)), e, one);
+        return TS.Divide(numerator, TS.Add(one, e));
     }
 }
 
@@ -27,7 +29,8 @@ internal readonly struct SigmoidOperator : IUnaryOperator
 internal readonly struct SigmoidDerivativeFromOutputOperator : IUnaryOperator
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TL Invoke<TL>(TL x)
-        where TL : unmanaged, ILanes<TL>
-        => x * (TL.Create(1f) - x);
+    public static TV Invoke<TS, TV>(TV x)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+        => TS.Multiply(x, TS.Subtract(TS.Create(1f), x));
 }

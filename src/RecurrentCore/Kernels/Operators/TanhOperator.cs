@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Operators;
 
@@ -17,25 +18,26 @@ internal readonly struct TanhOperator : IUnaryOperator
     private const float Q4 = -3.33332819422e-1f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TL Invoke<TL>(TL x)
-        where TL : unmanaged, ILanes<TL>
+    public static TV Invoke<TS, TV>(TV x)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
     {
-        var one = TL.Create(1f);
-        var ax = TL.Abs(x);
+        var one = TS.Create(1f);
+        var ax = TS.Abs(x);
 
-        var e = ExpOperator.Invoke(TL.Create(-2f) * ax);
-        var large = (one - e) / (one + e);
+        var e = ExpOperator.Invoke<TS, TV>(TS.Multiply(TS.Create(-2f), ax));
+        var large = TS.Divide(TS.Subtract(one, e), TS.Add(one, e));
 
-        var z = ax * ax;
-        var q = TL.MultiplyAdd(TL.Create(Q0), z, TL.Create(Q1));
-        q = TL.MultiplyAdd(q, z, TL.Create(Q2));
-        q = TL.MultiplyAdd(q, z, TL.Create(Q3));
-        q = TL.MultiplyAdd(q, z, TL.Create(Q4));
-        var small = TL.MultiplyAdd(q * z, ax, ax);
+        var z = TS.Multiply(ax, ax);
+        var q = TS.MultiplyAdd(TS.Create(Q0), z, TS.Create(Q1));
+        q = TS.MultiplyAdd(q, z, TS.Create(Q2));
+        q = TS.MultiplyAdd(q, z, TS.Create(Q3));
+        q = TS.MultiplyAdd(q, z, TS.Create(Q4));
+        var small = TS.MultiplyAdd(TS.Multiply(q, z), ax, ax);
 
         // A NaN fails the comparison and takes the exp branch, which keeps it NaN.
-        var magnitude = TL.Select(TL.LessThan(ax, TL.Create(SmallLimit)), small, large);
-        return magnitude | (x & TL.CreateBits(int.MinValue));
+        var magnitude = TS.Select(TS.LessThan(ax, TS.Create(SmallLimit)), small, large);
+        return TS.Or(magnitude, TS.And(x, TS.CreateBits(int.MinValue)));
     }
 }
 
@@ -46,10 +48,11 @@ internal readonly struct TanhOperator : IUnaryOperator
 internal readonly struct TanhDerivativeFromOutputOperator : IUnaryOperator
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TL Invoke<TL>(TL x)
-        where TL : unmanaged, ILanes<TL>
+    public static TV Invoke<TS, TV>(TV x)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
     {
-        var one = TL.Create(1f);
-        return (one - x) * (one + x);
+        var one = TS.Create(1f);
+        return TS.Multiply(TS.Subtract(one, x), TS.Add(one, x));
     }
 }

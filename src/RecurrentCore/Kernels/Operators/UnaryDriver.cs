@@ -1,14 +1,17 @@
 using System.Runtime.CompilerServices;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels.Operators;
 
 /// <summary>
 /// The one loop for every <see cref="IUnaryOperator"/>: full registers of the variant's width, then the last register
 /// overlapping the previous one. The last register is loaded before anything is stored, so <c>y</c> may be <c>x</c>.
-/// Lengths shorter than a register fall through to the next narrower variant, ending in scalar.
+/// Lengths shorter than a register fall through to the next narrower width, ending in scalar.
 /// </summary>
 internal static unsafe class UnaryDriver
 {
+    /// <summary>Checks the spans, then applies <typeparamref name="TOp"/> with <paramref name="variant"/>.</summary>
+    /// <exception cref="ArgumentException">Lengths differ, the spans partially overlap, or the variant is unsupported.</exception>
     public static void Invoke<TOp>(ReadOnlySpan<float> x, Span<float> y, KernelVariant variant)
         where TOp : IUnaryOperator
     {
@@ -23,55 +26,85 @@ internal static unsafe class UnaryDriver
         }
 
         variant = Variants.Resolve(variant);
-        nint n = x.Length;
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            switch (variant)
-            {
-                case KernelVariant.Avx512 when n >= Lanes512.Count:
-                    Run<TOp, Lanes512>(px, py, n);
-                    break;
-                case KernelVariant.Avx512 or KernelVariant.Avx2Fma when n >= Lanes256.Count:
-                    Run<TOp, Lanes256>(px, py, n);
-                    break;
-                case KernelVariant.Avx512 or KernelVariant.Avx2Fma or KernelVariant.VectorT when n >= Lanes128.Count:
-                    Run<TOp, Lanes128>(px, py, n);
-                    break;
-                default:
-                    for (nint i = 0; i < n; i++)
-                    {
-                        LanesScalar.Store(TOp.Invoke(LanesScalar.Load(px + i)), py + i);
-                    }
+            var run = new Apply<TOp> { X = px, Y = py, N = x.Length };
+            KernelCatalog.Visit<Apply<TOp>, bool>(variant, ref run);
+        }
+    }
 
-                    break;
-            }
+    /// <summary>
+    /// <c>y[i] = TOp(x[i])</c> for <c>i &lt; n</c> at width <typeparamref name="TS"/> (narrower for short rows); no checks.
+    /// <paramref name="y"/> is <paramref name="x"/> or does not overlap it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run<TOp, TS, TV>(float* x, float* y, nint n)
+        where TOp : IUnaryOperator
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        if (n >= TS.Count)
+        {
+            Loop<TOp, TS, TV>(x, y, n);
+            return;
+        }
+
+        var run = new Apply<TOp> { X = x, Y = y, N = n };
+        if (TS.Count > Simd256.Count && n >= Simd256.Count)
+        {
+            Simd256.Accept<Apply<TOp>, bool>(ref run);
+        }
+        else if (TS.Count > Simd128.Count && n >= Simd128.Count)
+        {
+            Simd128.Accept<Apply<TOp>, bool>(ref run);
+        }
+        else if (n > 0)
+        {
+            Loop<TOp, SimdScalar, float>(x, y, n);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<TOp, TL>(float* x, float* y, nint n)
+    private static void Loop<TOp, TS, TV>(float* x, float* y, nint n)
         where TOp : IUnaryOperator
-        where TL : unmanaged, ILanes<TL>
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
     {
-        nint w = TL.Count;
+        nint w = TS.Count;
         nint lastAt = n - w;
-        var last = TL.Load(x + lastAt);
+        var last = TS.Load(x + lastAt);
         nint i = 0;
         for (; i + (2 * w) <= lastAt; i += 2 * w)
         {
             // Two independent registers per trip: the exp/divide chains are long and overlap well.
-            var a = TL.Load(x + i);
-            var b = TL.Load(x + i + w);
-            TL.Store(TOp.Invoke(a), y + i);
-            TL.Store(TOp.Invoke(b), y + i + w);
+            var a = TS.Load(x + i);
+            var b = TS.Load(x + i + w);
+            TS.Store(TOp.Invoke<TS, TV>(a), y + i);
+            TS.Store(TOp.Invoke<TS, TV>(b), y + i + w);
         }
 
         for (; i < lastAt; i += w)
         {
-            TL.Store(TOp.Invoke(TL.Load(x + i)), y + i);
+            TS.Store(TOp.Invoke<TS, TV>(TS.Load(x + i)), y + i);
         }
 
-        TL.Store(TOp.Invoke(last), y + lastAt);
+        TS.Store(TOp.Invoke<TS, TV>(last), y + lastAt);
+    }
+
+    private struct Apply<TOp> : ISimdVisitor<bool>
+        where TOp : IUnaryOperator
+    {
+        public float* X;
+        public float* Y;
+        public nint N;
+
+        public readonly bool Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            Run<TOp, TS, TV>(X, Y, N);
+            return true;
+        }
     }
 }

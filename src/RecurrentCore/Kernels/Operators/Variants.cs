@@ -6,7 +6,7 @@ internal static class Variants
     /// <summary>Returns <paramref name="variant"/>, or throws when this process cannot execute it.</summary>
     /// <exception cref="ArgumentException">The variant is not in <see cref="KernelCatalog.Supported"/>.</exception>
     public static KernelVariant Resolve(KernelVariant variant) =>
-        KernelCatalog.IsSupported(variant) && (variant != KernelVariant.VectorT || System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        KernelCatalog.IsSupported(variant)
             ? variant
             : throw new ArgumentException($"kernel variant {KernelCatalog.Name(variant)} is not supported by this process", nameof(variant));
 

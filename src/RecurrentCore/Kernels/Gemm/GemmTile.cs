@@ -1,24 +1,23 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-using Vec = System.Runtime.Intrinsics.Vector512<float>;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels;
 
 /// <summary>
-/// AVX-512 (Vector512, FMA) GEMM micro-kernel: up to 12 rows × 2 vectors (32 columns) of accumulators. Per reduction step it loads
-/// two vectors of B and broadcasts one packed A value per row, so 24 independent FMA chains hide the FMA latency.
+/// The GEMM micro-kernel, written once for every vector width <typeparamref name="TS"/>: up to MR rows × 2 registers
+/// (NR = 2·Count columns) of accumulators. Per reduction step it loads two registers of B and broadcasts one packed A
+/// value per row, so 2·MR independent FMA chains hide the FMA latency. MR = 12 with 16 lanes (24 accumulators of the 32
+/// zmm registers, plus 2 for B and 1 broadcast), else 6 (12 of the 16 ymm/xmm registers).
 /// </summary>
-internal readonly unsafe struct GemmAvx512 : IGemmKernel
+internal readonly unsafe struct GemmTile<TS, TV> : IGemmKernel
+    where TS : struct, ISimd<TV>
+    where TV : unmanaged
 {
-    public static int RowsPerTile => 12;
+    public static int RowsPerTile => TS.Count >= 16 ? 12 : 6;
 
-    public static int ColumnsPerTile => 2 * 16;
+    public static int ColumnsPerTile => 2 * TS.Count;
 
-    public static float ScalarFma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vec Fma(Vec a, Vec b, Vec c) => Avx512F.FusedMultiplyAdd(a, b, c);
+    public static float ScalarFma(float a, float b, float c) => TS.MultiplyAddScalar(a, b, c);
 
     public static void Tile(int rows, float* ap, float* b, nint bStride, int depth, float* c, nint cStride, int lo, int hi, StoreMode mode, float* bias)
     {
@@ -43,177 +42,177 @@ internal readonly unsafe struct GemmAvx512 : IGemmKernel
     private static void Tile<TR>(float* ap, float* b, nint bStride, int depth, float* c, nint cStride, int lo, int hi, StoreMode mode, float* bias)
         where TR : struct, IRowCount
     {
-        const int N = 16;
+        int n = TS.Count;
         // The tile meets C only after the reduction; start the lines of C on their way now (rows are a stride apart, so the hardware prefetcher would not).
-        Sse.Prefetch0(c);
-        Sse.Prefetch0(c + ((2 * N) - 1));
+        TS.Prefetch(c);
+        TS.Prefetch(c + ((2 * n) - 1));
 
         if (TR.Value > 1)
         {
-            Sse.Prefetch0(c + cStride);
-            Sse.Prefetch0(c + cStride + ((2 * N) - 1));
+            TS.Prefetch(c + cStride);
+            TS.Prefetch(c + cStride + ((2 * n) - 1));
         }
 
         if (TR.Value > 2)
         {
-            Sse.Prefetch0(c + (2 * cStride));
-            Sse.Prefetch0(c + (2 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (2 * cStride));
+            TS.Prefetch(c + (2 * cStride) + ((2 * n) - 1));
         }
 
         if (TR.Value > 3)
         {
-            Sse.Prefetch0(c + (3 * cStride));
-            Sse.Prefetch0(c + (3 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (3 * cStride));
+            TS.Prefetch(c + (3 * cStride) + ((2 * n) - 1));
         }
 
         if (TR.Value > 4)
         {
-            Sse.Prefetch0(c + (4 * cStride));
-            Sse.Prefetch0(c + (4 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (4 * cStride));
+            TS.Prefetch(c + (4 * cStride) + ((2 * n) - 1));
         }
 
         if (TR.Value > 5)
         {
-            Sse.Prefetch0(c + (5 * cStride));
-            Sse.Prefetch0(c + (5 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (5 * cStride));
+            TS.Prefetch(c + (5 * cStride) + ((2 * n) - 1));
         }
 
         if (TR.Value > 6)
         {
-            Sse.Prefetch0(c + (6 * cStride));
-            Sse.Prefetch0(c + (6 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (6 * cStride));
+            TS.Prefetch(c + (6 * cStride) + ((2 * n) - 1));
         }
 
         if (TR.Value > 7)
         {
-            Sse.Prefetch0(c + (7 * cStride));
-            Sse.Prefetch0(c + (7 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (7 * cStride));
+            TS.Prefetch(c + (7 * cStride) + ((2 * n) - 1));
         }
 
         if (TR.Value > 8)
         {
-            Sse.Prefetch0(c + (8 * cStride));
-            Sse.Prefetch0(c + (8 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (8 * cStride));
+            TS.Prefetch(c + (8 * cStride) + ((2 * n) - 1));
         }
 
         if (TR.Value > 9)
         {
-            Sse.Prefetch0(c + (9 * cStride));
-            Sse.Prefetch0(c + (9 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (9 * cStride));
+            TS.Prefetch(c + (9 * cStride) + ((2 * n) - 1));
         }
 
         if (TR.Value > 10)
         {
-            Sse.Prefetch0(c + (10 * cStride));
-            Sse.Prefetch0(c + (10 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (10 * cStride));
+            TS.Prefetch(c + (10 * cStride) + ((2 * n) - 1));
         }
 
         if (TR.Value > 11)
         {
-            Sse.Prefetch0(c + (11 * cStride));
-            Sse.Prefetch0(c + (11 * cStride) + ((2 * N) - 1));
+            TS.Prefetch(c + (11 * cStride));
+            TS.Prefetch(c + (11 * cStride) + ((2 * n) - 1));
         }
 
-        Vec c0a = Vec.Zero, c0b = Vec.Zero;
-        Vec c1a = Vec.Zero, c1b = Vec.Zero;
-        Vec c2a = Vec.Zero, c2b = Vec.Zero;
-        Vec c3a = Vec.Zero, c3b = Vec.Zero;
-        Vec c4a = Vec.Zero, c4b = Vec.Zero;
-        Vec c5a = Vec.Zero, c5b = Vec.Zero;
-        Vec c6a = Vec.Zero, c6b = Vec.Zero;
-        Vec c7a = Vec.Zero, c7b = Vec.Zero;
-        Vec c8a = Vec.Zero, c8b = Vec.Zero;
-        Vec c9a = Vec.Zero, c9b = Vec.Zero;
-        Vec c10a = Vec.Zero, c10b = Vec.Zero;
-        Vec c11a = Vec.Zero, c11b = Vec.Zero;
-        for (int r = 0; r < depth; r++, ap += 12, b += bStride)
+        TV c0a = TS.Zero, c0b = TS.Zero;
+        TV c1a = TS.Zero, c1b = TS.Zero;
+        TV c2a = TS.Zero, c2b = TS.Zero;
+        TV c3a = TS.Zero, c3b = TS.Zero;
+        TV c4a = TS.Zero, c4b = TS.Zero;
+        TV c5a = TS.Zero, c5b = TS.Zero;
+        TV c6a = TS.Zero, c6b = TS.Zero;
+        TV c7a = TS.Zero, c7b = TS.Zero;
+        TV c8a = TS.Zero, c8b = TS.Zero;
+        TV c9a = TS.Zero, c9b = TS.Zero;
+        TV c10a = TS.Zero, c10b = TS.Zero;
+        TV c11a = TS.Zero, c11b = TS.Zero;
+        for (int r = 0; r < depth; r++, ap += RowsPerTile, b += bStride)
         {
-            Vec b0 = Vector512.Load(b);
-            Vec b1 = Vector512.Load(b + N);
-            Vec s;
-            s = Vector512.Create(ap[0]);
-            c0a = Fma(s, b0, c0a);
-            c0b = Fma(s, b1, c0b);
+            TV b0 = TS.Load(b);
+            TV b1 = TS.Load(b + n);
+            TV s;
+            s = TS.Create(ap[0]);
+            c0a = TS.MultiplyAdd(s, b0, c0a);
+            c0b = TS.MultiplyAdd(s, b1, c0b);
 
             if (TR.Value > 1)
             {
-                s = Vector512.Create(ap[1]);
-                c1a = Fma(s, b0, c1a);
-                c1b = Fma(s, b1, c1b);
+                s = TS.Create(ap[1]);
+                c1a = TS.MultiplyAdd(s, b0, c1a);
+                c1b = TS.MultiplyAdd(s, b1, c1b);
             }
 
             if (TR.Value > 2)
             {
-                s = Vector512.Create(ap[2]);
-                c2a = Fma(s, b0, c2a);
-                c2b = Fma(s, b1, c2b);
+                s = TS.Create(ap[2]);
+                c2a = TS.MultiplyAdd(s, b0, c2a);
+                c2b = TS.MultiplyAdd(s, b1, c2b);
             }
 
             if (TR.Value > 3)
             {
-                s = Vector512.Create(ap[3]);
-                c3a = Fma(s, b0, c3a);
-                c3b = Fma(s, b1, c3b);
+                s = TS.Create(ap[3]);
+                c3a = TS.MultiplyAdd(s, b0, c3a);
+                c3b = TS.MultiplyAdd(s, b1, c3b);
             }
 
             if (TR.Value > 4)
             {
-                s = Vector512.Create(ap[4]);
-                c4a = Fma(s, b0, c4a);
-                c4b = Fma(s, b1, c4b);
+                s = TS.Create(ap[4]);
+                c4a = TS.MultiplyAdd(s, b0, c4a);
+                c4b = TS.MultiplyAdd(s, b1, c4b);
             }
 
             if (TR.Value > 5)
             {
-                s = Vector512.Create(ap[5]);
-                c5a = Fma(s, b0, c5a);
-                c5b = Fma(s, b1, c5b);
+                s = TS.Create(ap[5]);
+                c5a = TS.MultiplyAdd(s, b0, c5a);
+                c5b = TS.MultiplyAdd(s, b1, c5b);
             }
 
             if (TR.Value > 6)
             {
-                s = Vector512.Create(ap[6]);
-                c6a = Fma(s, b0, c6a);
-                c6b = Fma(s, b1, c6b);
+                s = TS.Create(ap[6]);
+                c6a = TS.MultiplyAdd(s, b0, c6a);
+                c6b = TS.MultiplyAdd(s, b1, c6b);
             }
 
             if (TR.Value > 7)
             {
-                s = Vector512.Create(ap[7]);
-                c7a = Fma(s, b0, c7a);
-                c7b = Fma(s, b1, c7b);
+                s = TS.Create(ap[7]);
+                c7a = TS.MultiplyAdd(s, b0, c7a);
+                c7b = TS.MultiplyAdd(s, b1, c7b);
             }
 
             if (TR.Value > 8)
             {
-                s = Vector512.Create(ap[8]);
-                c8a = Fma(s, b0, c8a);
-                c8b = Fma(s, b1, c8b);
+                s = TS.Create(ap[8]);
+                c8a = TS.MultiplyAdd(s, b0, c8a);
+                c8b = TS.MultiplyAdd(s, b1, c8b);
             }
 
             if (TR.Value > 9)
             {
-                s = Vector512.Create(ap[9]);
-                c9a = Fma(s, b0, c9a);
-                c9b = Fma(s, b1, c9b);
+                s = TS.Create(ap[9]);
+                c9a = TS.MultiplyAdd(s, b0, c9a);
+                c9b = TS.MultiplyAdd(s, b1, c9b);
             }
 
             if (TR.Value > 10)
             {
-                s = Vector512.Create(ap[10]);
-                c10a = Fma(s, b0, c10a);
-                c10b = Fma(s, b1, c10b);
+                s = TS.Create(ap[10]);
+                c10a = TS.MultiplyAdd(s, b0, c10a);
+                c10b = TS.MultiplyAdd(s, b1, c10b);
             }
 
             if (TR.Value > 11)
             {
-                s = Vector512.Create(ap[11]);
-                c11a = Fma(s, b0, c11a);
-                c11b = Fma(s, b1, c11b);
+                s = TS.Create(ap[11]);
+                c11a = TS.MultiplyAdd(s, b0, c11a);
+                c11b = TS.MultiplyAdd(s, b1, c11b);
             }
         }
 
-        if (lo == 0 && hi == 2 * N)
+        if (lo == 0 && hi == 2 * n)
         {
             Put(c, c0a, c0b, mode, bias);
 
@@ -334,39 +333,38 @@ internal readonly unsafe struct GemmAvx512 : IGemmKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(float* c, Vec x0, Vec x1, StoreMode mode, float* bias)
+    private static void Put(float* c, TV x0, TV x1, StoreMode mode, float* bias)
     {
-        const int N = 16;
+        int n = TS.Count;
         switch (mode)
         {
             case StoreMode.SetBias:
-                x0 = Vector512.Load(bias) + x0;
-                x1 = Vector512.Load(bias + N) + x1;
+                x0 = TS.Add(TS.Load(bias), x0);
+                x1 = TS.Add(TS.Load(bias + n), x1);
                 break;
             case StoreMode.Add:
-                x0 = Vector512.Load(c) + x0;
-                x1 = Vector512.Load(c + N) + x1;
+                x0 = TS.Add(TS.Load(c), x0);
+                x1 = TS.Add(TS.Load(c + n), x1);
                 break;
             case StoreMode.AddBias:
-                x0 = (Vector512.Load(c) + Vector512.Load(bias)) + x0;
-                x1 = (Vector512.Load(c + N) + Vector512.Load(bias + N)) + x1;
+                x0 = TS.Add(TS.Add(TS.Load(c), TS.Load(bias)), x0);
+                x1 = TS.Add(TS.Add(TS.Load(c + n), TS.Load(bias + n)), x1);
                 break;
             default:
                 break;
         }
 
-        Vector512.Store(x0, c);
-        Vector512.Store(x1, c + N);
+        TS.Store(x0, c);
+        TS.Store(x1, c + n);
     }
 
     /// <summary>Stores lanes <c>lo ≤ j &lt; hi</c> only, with the same arithmetic as <see cref="Put"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void PutPartial(float* c, Vec x0, Vec x1, int lo, int hi, StoreMode mode, float* bias)
+    private static void PutPartial(float* c, TV x0, TV x1, int lo, int hi, StoreMode mode, float* bias)
     {
-        const int N = 16;
         float* t = stackalloc float[64];
-        Vector512.Store(x0, t);
-        Vector512.Store(x1, t + N);
+        TS.Store(x0, t);
+        TS.Store(x1, t + TS.Count);
         for (int j = lo; j < hi; j++)
         {
             c[j] = mode switch
