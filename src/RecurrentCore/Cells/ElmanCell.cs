@@ -1,5 +1,6 @@
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Gates;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Cells;
 
@@ -63,6 +64,21 @@ internal readonly struct ElmanCell<TNonlinearity> : ICell
         {
             StepMask.KeepInactive(s.Active, hs, s.HPrevStride, s.HStride, s.HPrev, s.H);
         }
+    }
+
+    /// <summary>The one-row <see cref="Forward"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardRow<TProduct, TS, TV>(LayerWeights w, in RowStep s)
+        where TProduct : IRecurrentProduct
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        if (s.AddRecurrent)
+        {
+            TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, s.Gates, accumulate: true);
+        }
+
+        ElmanGates.Forward<TS, TV>(w.HiddenSize, s.Gates, null, s.H, TNonlinearity.Kind == RnnNonlinearity.Relu);
     }
 
     /// <summary>da = dh⊙φ'(h) (zero for inactive rows), dh_prev = da·W_hh; inactive rows pass dh through.</summary>

@@ -1,5 +1,6 @@
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Gates;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Cells;
 
@@ -43,6 +44,21 @@ internal readonly struct GruCell : ICell
         if (!s.Active.IsEmpty)
         {
             StepMask.KeepInactive(s.Active, hs, s.HPrevStride, s.HStride, s.HPrev, s.H);
+        }
+    }
+
+    /// <summary>The one-row <see cref="Forward"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardRow<TProduct, TS, TV>(LayerWeights w, in RowStep s)
+        where TProduct : IRecurrentProduct
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        float* gh = s.Training ? s.Saved : s.Scratch;
+        TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, gh, accumulate: false);
+        fixed (float* biasHh = w.GateBiasHh)
+        {
+            GruGates.Forward<TS, TV>(w.HiddenSize, s.Gates, gh, null, biasHh, s.HPrev, s.H, s.Training);
         }
     }
 

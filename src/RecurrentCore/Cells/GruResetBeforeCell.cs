@@ -1,5 +1,6 @@
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Gates;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Cells;
 
@@ -54,6 +55,23 @@ internal readonly struct GruResetBeforeCell : ICell
         if (!s.Active.IsEmpty)
         {
             StepMask.KeepInactive(s.Active, hs, s.HPrevStride, s.HStride, s.HPrev, s.H);
+        }
+    }
+
+    /// <summary>The one-row <see cref="Forward"/>.</summary>
+    public static unsafe void ForwardRow<TProduct, TS, TV>(LayerWeights w, in RowStep s)
+        where TProduct : IRecurrentProduct
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        int hs = w.HiddenSize;
+        float* ghRz = s.Scratch, ghN = s.Scratch + (2 * hs), rh = s.Training ? s.Saved : s.Scratch + (3 * hs);
+        TProduct.ForwardRow<TS, TV>(w.HiddenRz!, s.HPrev, ghRz, accumulate: false);
+        GruResetBeforeGates.ForwardStage1<TS, TV>(hs, s.Gates, ghRz, null, null, s.HPrev, rh);
+        TProduct.ForwardRow<TS, TV>(w.HiddenN, rh, ghN, accumulate: false);
+        fixed (float* biasHh = w.GateBiasHh)
+        {
+            GruResetBeforeGates.ForwardStage2<TS, TV>(hs, s.Gates, ghN, null, biasHh, s.HPrev, s.H, s.Training);
         }
     }
 

@@ -1,4 +1,5 @@
 using RecurrentCore.Kernels;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Cells;
 
@@ -42,6 +43,15 @@ internal interface ICell
     /// <summary>One forward step; see <see cref="ForwardStep"/> for the buffers.</summary>
     static abstract void Forward<TProduct>(ref ForwardStep s)
         where TProduct : IRecurrentProduct;
+
+    /// <summary>
+    /// One forward step for one row at width <typeparamref name="TS"/> with no checks or dispatch: the streaming step's
+    /// and the one-row sequence loop's entry. Same contract as <see cref="Forward"/> without masks.
+    /// </summary>
+    static abstract unsafe void ForwardRow<TProduct, TS, TV>(LayerWeights w, in RowStep s)
+        where TProduct : IRecurrentProduct
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged;
 
     /// <summary>One backward step; see <see cref="BackwardStep"/> for the buffers.</summary>
     static abstract void Backward<TProduct>(ref BackwardStep s)
@@ -150,4 +160,23 @@ internal ref struct BackwardStep
     public Span<float> Scratch;
 
     public ReadOnlySpan<byte> Active;
+}
+
+/// <summary>The buffers of one one-row forward step as pointers (each valid for the step's widths); null where unused.</summary>
+internal unsafe struct RowStep
+{
+    /// <summary>G·H: the projection on entry (plus h_prev·W_hhᵀ when <see cref="AddRecurrent"/> is false).</summary>
+    public float* Gates;
+
+    /// <summary>H each; h may be h_prev, c may be c_prev.</summary>
+    public float* HPrev;
+    public float* H;
+    public float* CPrev;
+    public float* C;
+
+    /// <summary>The cell's saved width (training) and step scratch width.</summary>
+    public float* Saved;
+    public float* Scratch;
+    public bool Training;
+    public bool AddRecurrent;
 }

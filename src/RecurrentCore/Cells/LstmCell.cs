@@ -1,5 +1,6 @@
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Gates;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Cells;
 
@@ -46,6 +47,21 @@ internal readonly struct LstmCell : ICell
             StepMask.KeepInactive(s.Active, hs, s.HPrevStride, s.HStride, s.HPrev, s.H);
             StepMask.KeepInactive(s.Active, hs, hs, s.CPrev, s.C);
         }
+    }
+
+    /// <summary>The one-row <see cref="Forward"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardRow<TProduct, TS, TV>(LayerWeights w, in RowStep s)
+        where TProduct : IRecurrentProduct
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        if (s.AddRecurrent)
+        {
+            TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, s.Gates, accumulate: true);
+        }
+
+        LstmGates.Forward<TS, TV>(w.HiddenSize, s.Gates, null, s.CPrev, s.C, s.H, s.Training ? s.Saved : null, s.Training);
     }
 
     /// <summary>dGates, dc_prev = dc_total⊙f and dh_prev = dGates·W_hh; inactive rows pass dh and dc through.</summary>

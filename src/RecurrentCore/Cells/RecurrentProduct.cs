@@ -1,4 +1,5 @@
 using RecurrentCore.Kernels;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Cells;
 
@@ -13,6 +14,11 @@ internal interface IRecurrentProduct
 
     /// <summary>y[B × K] (+)= x[B × N]·W for W (N × K).</summary>
     static abstract void Backward(WeightMatrix w, int batch, ReadOnlySpan<float> x, Span<float> y, bool accumulate, KernelVariant variant);
+
+    /// <summary>y[N] (+)= W·x for one row at width <typeparamref name="TS"/>: no checks, no dispatch (a one-row step's product).</summary>
+    static abstract unsafe void ForwardRow<TS, TV>(WeightMatrix w, float* x, float* y, bool accumulate)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged;
 }
 
 /// <summary>The product kinds a step may use.</summary>
@@ -50,6 +56,16 @@ internal readonly struct ColumnGemvProduct : IRecurrentProduct
 
     public static void Backward(WeightMatrix w, int batch, ReadOnlySpan<float> x, Span<float> y, bool accumulate, KernelVariant variant) =>
         Gemv.MultiplyTransposed(w.RowMajor, w.Rows, w.Columns, x, y, accumulate, variant);
+
+    public static unsafe void ForwardRow<TS, TV>(WeightMatrix w, float* x, float* y, bool accumulate)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        fixed (float* p = w.Transposed)
+        {
+            GemvKernel<TS, TV>.MultiplyTransposed(p, w.Columns, w.Rows, x, y, accumulate);
+        }
+    }
 }
 
 /// <summary>One row, row-blocked dot products over the row-major weights.</summary>
@@ -60,6 +76,16 @@ internal readonly struct RowGemvProduct : IRecurrentProduct
 
     public static void Backward(WeightMatrix w, int batch, ReadOnlySpan<float> x, Span<float> y, bool accumulate, KernelVariant variant) =>
         Gemv.Multiply(w.Transposed, w.Columns, w.Rows, x, y, accumulate, variant);
+
+    public static unsafe void ForwardRow<TS, TV>(WeightMatrix w, float* x, float* y, bool accumulate)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        fixed (float* p = w.RowMajor)
+        {
+            GemvKernel<TS, TV>.Multiply(p, w.Rows, w.Columns, x, y, accumulate);
+        }
+    }
 }
 
 /// <summary>Several rows: the packed GEMM forward, A·W backward.</summary>
@@ -70,4 +96,10 @@ internal readonly struct GemmProduct : IRecurrentProduct
 
     public static void Backward(WeightMatrix w, int batch, ReadOnlySpan<float> x, Span<float> y, bool accumulate, KernelVariant variant) =>
         Gemm.MultiplyNotTransposed(x, w.RowMajor, batch, w.Rows, w.Columns, y, accumulate, variant);
+
+    /// <summary>Not a one-row product: a GEMM plan never takes the row path; for completeness, the packed GEMM on one row.</summary>
+    public static unsafe void ForwardRow<TS, TV>(WeightMatrix w, float* x, float* y, bool accumulate)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged =>
+        Gemm.Multiply(new ReadOnlySpan<float>(x, w.Columns), 1, w.Packed, [], new Span<float>(y, w.Rows), accumulate);
 }

@@ -1,17 +1,20 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using RecurrentCore.Cells;
+using RecurrentCore.Kernels;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Sequence;
 
 /// <summary>
 /// The forward and backward time loops of one layer and direction for a slice of batch rows, compiled for one cell
-/// type (<see cref="CellLoops{TCell}"/>): the cell and the product kind are type arguments, chosen once per pass, so
-/// the per-step loop calls the step directly and decides nothing.
+/// type and SIMD width (<see cref="CellLoops{TCell, TS, TV}"/>): the cell, the width and the product kind are type
+/// arguments, chosen once per model or pass, so the per-step loop calls the step directly and decides nothing.
 /// </summary>
 internal abstract class CellLoops
 {
-    /// <summary>Builds the loops of a cell type.</summary>
-    public static readonly ICellVisitor<CellLoops> Factory = new LoopsFactory();
+    /// <summary>The loops of <paramref name="cell"/> at <paramref name="variant"/>'s width.</summary>
+    public static CellLoops Create(CellType cell, KernelVariant variant) => cell.Accept(new LoopsFactory(variant));
 
     /// <summary>The forward time loop over batch rows b0..b1 of the pass's layer and direction.</summary>
     public abstract void Forward(SequencePass pass, int b0, int b1);
@@ -22,21 +25,41 @@ internal abstract class CellLoops
     /// <summary>dW_hh and db_hh of the pass's layer and direction, after its backward steps.</summary>
     public abstract void HiddenWeightGradients(SequencePass pass, Span<float> dWeightHh, Span<float> dBiasHh);
 
-    private sealed class LoopsFactory : ICellVisitor<CellLoops>
+    private sealed class LoopsFactory(KernelVariant variant) : ICellVisitor<CellLoops>
     {
         public CellLoops Visit<TCell>()
-            where TCell : ICell => new CellLoops<TCell>();
+            where TCell : ICell
+        {
+            var v = default(WidthFactory<TCell>);
+            return KernelCatalog.Visit<WidthFactory<TCell>, CellLoops>(variant, ref v);
+        }
+    }
+
+    private struct WidthFactory<TCell> : ISimdVisitor<CellLoops>
+        where TCell : ICell
+    {
+        public readonly CellLoops Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged => new CellLoops<TCell, TS, TV>();
     }
 }
 
-/// <summary>The time loops of <typeparamref name="TCell"/>.</summary>
-internal sealed class CellLoops<TCell> : CellLoops
+/// <summary>The time loops of <typeparamref name="TCell"/> at width <typeparamref name="TS"/>.</summary>
+internal sealed class CellLoops<TCell, TS, TV> : CellLoops
     where TCell : ICell
+    where TS : struct, ISimd<TV>
+    where TV : unmanaged
 {
     public override void Forward(SequencePass pass, int b0, int b1)
     {
         switch (RecurrentProducts.For(b1 - b0, pass.Model.Config.HiddenSize))
         {
+            case ProductKind.ColumnGemv when pass.InPlace:
+                ForwardRow<ColumnGemvProduct>(pass);
+                break;
+            case ProductKind.RowGemv when pass.InPlace:
+                ForwardRow<RowGemvProduct>(pass);
+                break;
             case ProductKind.ColumnGemv:
                 Forward<ColumnGemvProduct>(pass, b0, b1);
                 break;
@@ -94,6 +117,70 @@ internal sealed class CellLoops<TCell> : CellLoops
         }
     }
 
+    /// <summary>
+    /// The forward loop of a one-row batch written in place (no masks): raw pointers, the unchecked generic kernels,
+    /// nothing decided per step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ForwardRow<TProduct>(SequencePass pass)
+        where TProduct : IRecurrentProduct
+    {
+        var buf = pass.Buffers;
+        var cfg = pass.Model.Config;
+        var w = pass.Model.Weights(pass.Layer, pass.Direction);
+        int dir = pass.Direction, seqLen = pass.SeqLen;
+        int h = cfg.HiddenSize, d = cfg.NumDirections, dh = cfg.OutputSize, gh = w.GateRows;
+        int sw = TCell.SavedWidth(h), scratchWidth = TCell.StepScratchWidth(h);
+        int slot = (pass.Layer * d) + dir, states = cfg.NumLayers * d * h, stateAt = slot * h;
+        bool training = buf.Training, hasC = TCell.HasCellState;
+        var cState = hasC && !training ? buf.StateC(0, h) : default;
+        if (hasC && !training)
+        {
+            buf.C0(states).Slice(stateAt, h).CopyTo(cState);
+        }
+
+        fixed (float* proj = buf.Gates(slot, seqLen * gh))
+        fixed (float* layerOut = buf.LayerOut(pass.Layer, seqLen * dh))
+        fixed (float* saved = training ? buf.Saved(slot, seqLen * sw) : default)
+        fixed (float* h0 = buf.H0(states))
+        fixed (float* c0 = hasC ? buf.C0(states) : default)
+        fixed (float* cTime = hasC && training ? buf.CPrev(slot, seqLen * h) : default)
+        fixed (float* cInference = cState)
+        fixed (float* scratch = buf.StepScratch(scratchWidth))
+        {
+            var step = new RowStep { Scratch = scratch, Training = training, AddRecurrent = true };
+            int prev = 0;
+            for (int s = 0; s < seqLen; s++)
+            {
+                int t = dir == 0 ? s : seqLen - 1 - s;
+                step.Gates = proj + ((nint)t * gh);
+                step.HPrev = s == 0 ? h0 + stateAt : layerOut + (((nint)prev * dh) + (dir * h));
+                step.H = layerOut + (((nint)t * dh) + (dir * h));
+                if (training)
+                {
+                    step.Saved = saved + ((nint)t * sw);
+                }
+
+                if (hasC)
+                {
+                    // Training keeps c after every step (the next step's c_prev); inference updates one row in place.
+                    step.CPrev = training ? (s == 0 ? c0 + stateAt : cTime + ((nint)prev * h)) : cInference;
+                    step.C = training ? cTime + ((nint)t * h) : cInference;
+                }
+
+                TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                prev = t;
+            }
+
+            new ReadOnlySpan<float>(layerOut + (((nint)prev * dh) + (dir * h)), h).CopyTo(buf.HN(states).Slice(stateAt, h));
+            if (hasC)
+            {
+                new ReadOnlySpan<float>(training ? cTime + ((nint)prev * h) : cInference, h).CopyTo(buf.CN(states).Slice(stateAt, h));
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Forward<TProduct>(SequencePass pass, int b0, int b1)
         where TProduct : IRecurrentProduct
     {
@@ -225,6 +312,7 @@ internal sealed class CellLoops<TCell> : CellLoops
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Backward<TProduct>(SequencePass pass, int b0, int b1)
         where TProduct : IRecurrentProduct
     {

@@ -19,7 +19,7 @@ internal sealed class SequenceModel
         Config = config;
         Variant = variant;
         Cell = CellCatalog.For(config);
-        Loops = Cell.Accept(CellLoops.Factory);
+        Loops = CellLoops.Create(Cell, variant);
         _weights = new LayerWeights[config.NumLayers * config.NumDirections];
         for (int layer = 0; layer < config.NumLayers; layer++)
         {
