@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RecurrentCore.Sequence;
 
 namespace RecurrentCore.Layers;
@@ -74,6 +75,7 @@ public sealed class StreamState
 
     /// <summary>One time step for every stream: x (B, I) → y (B, H), the top layer's new hidden state.</summary>
     /// <exception cref="ArgumentException">A span's length is not B·I or B·H.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(ReadOnlySpan<float> x, Span<float> y)
     {
         int b = Batch;
@@ -87,6 +89,7 @@ public sealed class StreamState
 
     /// <summary>A chunk of <paramref name="steps"/> time steps: x (steps, B, I) → y (steps, B, H), time-major.</summary>
     /// <exception cref="ArgumentException">A span's length does not fit the shapes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(ReadOnlySpan<float> x, int steps, Span<float> y)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
