@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels;
@@ -84,6 +85,7 @@ public static class KernelCatalog
     /// variant becomes a generic instantiation, so a caller picks its kernels once and then calls them with no switch.
     /// </summary>
     /// <remarks>Does not check support; callers pass a variant from <see cref="Supported"/>.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static TResult Visit<TVisitor, TResult>(KernelVariant variant, ref TVisitor visitor)
         where TVisitor : struct, ISimdVisitor<TResult> => variant switch
         {

@@ -30,6 +30,16 @@ public class GemmTests
         yield return (13, 100, 257);
         yield return (7, 13, 600);
         yield return (33, 70, 520);
+        // Tile heights left over after whole tiles: 2, 6, 8 and 11 rows of the 12-row AVX-512 tile, 2 of the 6-row
+        // AVX2/Vector128 tile (14 and 20 are 12 + 2 and 12 + 8, both ≡ 2 mod 6). Rows of C are M for A·Bᵀ and A·B, N for Aᵀ·B.
+        foreach (int h in new[] { 2, 6, 8, 11, 14, 20, 23 })
+        {
+            yield return (h, 40, 9);
+            yield return (h, 70, 300);
+            yield return (9, h, 40);
+            yield return (260, h, 17);
+        }
+
         yield return (0, 5, 3);
         yield return (5, 0, 3);
         yield return (5, 3, 0);
@@ -39,17 +49,16 @@ public class GemmTests
     [MemberData(nameof(Variants.Supported), MemberType = typeof(Variants))]
     public void Multiply_packed_matches_double_reference(KernelVariant variant)
     {
-        int cases = 0;
         foreach (var (m, n, k) in Shapes())
         {
             foreach (int flags in (ReadOnlySpan<int>)[0, 1, 2, 3])
             {
                 bool accumulate = (flags & 1) != 0, withBias = (flags & 2) != 0;
                 var rng = new Random((m * 7919) + (n * 104729) + (k * 31) + flags);
-                var a = Guarded.Random(rng, m * k);
-                var w = Guarded.Random(rng, n * k);
+                var a = Guarded.Random(rng, m * k, 1f, (k & 1) == 0);
+                var w = Guarded.Random(rng, n * k, 1f, (k & 1) == 0);
                 var bias = Guarded.Random(rng, withBias ? n : 0);
-                var c = Guarded.Random(rng, m * n, 3f);
+                var c = Guarded.Random(rng, m * n, 3f, (k & 1) != 0);
                 var c0 = c.ToArray();
                 var packed = PackedMatrix.Pack(w.Span, n, k, variant);
                 Assert.Equal(variant, packed.Variant);
@@ -75,11 +84,8 @@ public class GemmTests
                 }
 
                 c.AssertGuardsIntact($"{variant} M={m} N={n} K={k}");
-                cases++;
             }
         }
-
-        Assert.True(cases > 400);
     }
 
     [Theory]
@@ -91,9 +97,9 @@ public class GemmTests
             foreach (bool accumulate in (ReadOnlySpan<bool>)[false, true])
             {
                 var rng = new Random((m * 7919) + (n * 104729) + (k * 31) + (accumulate ? 1 : 0) + 5);
-                var a = Guarded.Random(rng, m * n);
-                var b = Guarded.Random(rng, m * k);
-                var c = Guarded.Random(rng, n * k, 3f);
+                var a = Guarded.Random(rng, m * n, 1f, (k & 1) == 0);
+                var b = Guarded.Random(rng, m * k, 1f, (k & 1) == 0);
+                var c = Guarded.Random(rng, n * k, 3f, (k & 1) != 0);
                 var c0 = c.ToArray();
                 Gemm.MultiplyTransposedA(a.Span, b.Span, m, n, k, c.Span, accumulate, variant);
                 var aa = a.ToArray();
@@ -129,9 +135,9 @@ public class GemmTests
             foreach (bool accumulate in (ReadOnlySpan<bool>)[false, true])
             {
                 var rng = new Random((m * 7919) + (n * 104729) + (k * 31) + (accumulate ? 1 : 0) + 9);
-                var a = Guarded.Random(rng, m * n);
-                var b = Guarded.Random(rng, n * k);
-                var c = Guarded.Random(rng, m * k, 3f);
+                var a = Guarded.Random(rng, m * n, 1f, (k & 1) == 0);
+                var b = Guarded.Random(rng, n * k, 1f, (k & 1) == 0);
+                var c = Guarded.Random(rng, m * k, 3f, (k & 1) != 0);
                 var c0 = c.ToArray();
                 Gemm.MultiplyNotTransposed(a.Span, b.Span, m, n, k, c.Span, accumulate, variant);
                 var aa = a.ToArray();
@@ -164,8 +170,8 @@ public class GemmTests
     {
         const int m = 45, n = 77, k = 300;
         var rng = new Random(3);
-        var a = Guarded.Random(rng, m * k);
-        var w = Guarded.Random(rng, n * k);
+        var a = Guarded.Random(rng, m * k, 1f, (k & 1) == 0);
+        var w = Guarded.Random(rng, n * k, 1f, (k & 1) == 0);
         var bias = Guarded.Random(rng, n);
         var full = new float[m * n];
         var packed = PackedMatrix.Pack(w.Span, n, k, variant);
@@ -201,7 +207,7 @@ public class GemmTests
         }
 
         // dX = dG·W over row slices.
-        var dg = Guarded.Random(rng, m * n);
+        var dg = Guarded.Random(rng, m * n, 1f, (k & 1) == 0);
         var dx = new float[m * k];
         var dxRows = new float[m * k];
         Gemm.MultiplyNotTransposed(dg.Span, w.Span, m, n, k, dx, false, variant);

@@ -6,13 +6,13 @@ namespace RecurrentCore.Tests.Kernels;
 [Trait("Category", "Kernels")]
 public class GemvTests
 {
-    private static readonly int[] RowSweep = [1, 3, 7, 13, 33, 100, 257];
+    // Rows ≡ 2 mod 4 (2, 6, 18, 66) leave two rows after the blocks of four; 1, 3, 7, 13, 33 and 257 the other remainders.
+    private static readonly int[] RowSweep = [1, 2, 3, 6, 7, 13, 18, 33, 66, 100, 257];
 
     [Theory]
     [MemberData(nameof(Variants.Supported), MemberType = typeof(Variants))]
     public void Multiply_matches_double_reference_for_every_rows_and_cols_0_to_256(KernelVariant variant)
     {
-        int cases = 0;
         foreach (int rows in RowSweep)
         {
             for (int cols = 0; cols <= 256; cols++)
@@ -20,9 +20,10 @@ public class GemvTests
                 foreach (bool accumulate in (ReadOnlySpan<bool>)[false, true])
                 {
                     var rng = new Random((rows * 1000) + (cols * 2) + (accumulate ? 1 : 0));
-                    var w = Guarded.Random(rng, rows * cols);
-                    var x = Guarded.Random(rng, cols);
-                    var y = Guarded.Random(rng, rows, 4f);
+                    bool after = (cols & 1) == 0; // which end of each buffer faults: both, over the sweep
+                    var w = Guarded.Random(rng, rows * cols, 1f, after);
+                    var x = Guarded.Random(rng, cols, 1f, after);
+                    var y = Guarded.Random(rng, rows, 4f, !after);
                     var y0 = y.ToArray();
                     Gemv.Multiply(w.Span, rows, cols, x.Span, y.Span, accumulate, variant);
                     var wa = w.ToArray();
@@ -43,12 +44,9 @@ public class GemvTests
                     }
 
                     y.AssertGuardsIntact($"{variant} rows={rows} cols={cols}");
-                    cases++;
                 }
             }
         }
-
-        Assert.Equal(RowSweep.Length * 257 * 2, cases);
     }
 
     [Theory]
@@ -62,9 +60,10 @@ public class GemvTests
                 foreach (bool accumulate in (ReadOnlySpan<bool>)[false, true])
                 {
                     var rng = new Random((rows * 1000) + (cols * 2) + (accumulate ? 1 : 0) + 7);
-                    var w = Guarded.Random(rng, rows * cols);
-                    var x = Guarded.Random(rng, rows);
-                    var y = Guarded.Random(rng, cols, 4f);
+                    bool after = (cols & 1) == 0;
+                    var w = Guarded.Random(rng, rows * cols, 1f, after);
+                    var x = Guarded.Random(rng, rows, 1f, after);
+                    var y = Guarded.Random(rng, cols, 4f, !after);
                     var y0 = y.ToArray();
                     Gemv.MultiplyTransposed(w.Span, rows, cols, x.Span, y.Span, accumulate, variant);
                     var wa = w.ToArray();

@@ -1,32 +1,76 @@
+using System.Runtime.InteropServices;
 using RecurrentCore.Kernels;
 using Xunit;
 
 namespace RecurrentCore.Tests.Kernels;
 
 /// <summary>
-/// A logical buffer sliced out of a larger array whose guard regions before and after hold NaN: an over-read
-/// turns an output into NaN, an over-write changes a guard.
+/// A logical buffer with one side against a page that faults on any access (Linux <c>mprotect(PROT_NONE)</c>) and a
+/// NaN guard on the other. The fault catches every read past that edge, including one whose lanes a kernel masks
+/// off afterwards (a masked-off NaN guard is simply zeroed, so a value guard alone would not reveal it); the NaN guard
+/// turns an unmasked over-read into a NaN output and shows an over-write. <see cref="FaultAfter"/> picks the faulting side,
+/// so callers alternate it to cover both ends. Elsewhere both sides are NaN guards in a managed array.
 /// </summary>
-internal sealed class Guarded
+internal sealed unsafe partial class Guarded
 {
     public const int GuardLength = 67;
 
-    private readonly float[] _store;
+    private static readonly nuint Page = (nuint)Environment.SystemPageSize;
+    private readonly byte* basePtr;
+    private readonly byte* faultPage;
+    private readonly float* data;
+    private readonly float[]? managed;
 
-    public Guarded(int length)
+    public Guarded(int length, bool faultAfter = true)
     {
         Length = length;
-        _store = new float[length + (2 * GuardLength)];
-        _store.AsSpan().Fill(float.NaN);
+        FaultAfter = faultAfter;
+        if (OperatingSystem.IsLinux())
+        {
+            nuint bytes = ((nuint)length + GuardLength) * sizeof(float);
+            nuint rwPages = (bytes + Page - 1) / Page;
+            basePtr = (byte*)NativeMemory.AlignedAlloc((rwPages + 1) * Page, Page);
+            faultPage = faultAfter ? basePtr + (rwPages * Page) : basePtr;
+            if (mprotect(faultPage, Page, 0) != 0)
+            {
+                throw new InvalidOperationException($"mprotect failed: {Marshal.GetLastPInvokeError()}");
+            }
+
+            data = faultAfter ? (float*)faultPage - length : (float*)(basePtr + Page);
+            float* guard = faultAfter ? data - GuardLength : data + length;
+            new Span<float>(guard, GuardLength).Fill(float.NaN);
+        }
+        else
+        {
+            managed = GC.AllocateArray<float>(length + (2 * GuardLength), pinned: true);
+            managed.AsSpan().Fill(float.NaN);
+            fixed (float* p = managed)
+            {
+                data = p + GuardLength;
+            }
+        }
+    }
+
+    ~Guarded()
+    {
+        if (basePtr != null)
+        {
+            _ = mprotect(faultPage, Page, 3);
+            NativeMemory.AlignedFree(basePtr);
+        }
     }
 
     public int Length { get; }
 
-    public Span<float> Span => _store.AsSpan(GuardLength, Length);
+    /// <summary>Whether the faulting page follows the data (else it precedes it).</summary>
+    public bool FaultAfter { get; }
 
-    public static Guarded Random(Random rng, int length, float scale = 1f)
+    public Span<float> Span => new(data, Length);
+
+    /// <summary>Random values in ±<paramref name="scale"/>; <paramref name="faultAfter"/> as in the constructor.</summary>
+    public static Guarded Random(Random rng, int length, float scale = 1f, bool faultAfter = true)
     {
-        var g = new Guarded(length);
+        var g = new Guarded(length, faultAfter);
         var s = g.Span;
         for (int i = 0; i < s.Length; i++)
         {
@@ -38,16 +82,22 @@ internal sealed class Guarded
 
     public float[] ToArray() => Span.ToArray();
 
-    /// <summary>Asserts that both guards still hold exactly the NaN they were filled with.</summary>
+    /// <summary>Asserts that the NaN guards still hold exactly the NaN they were filled with.</summary>
     public void AssertGuardsIntact(string what)
     {
         int nanBits = BitConverter.SingleToInt32Bits(float.NaN);
+        bool before = managed is not null || FaultAfter, after = managed is not null || !FaultAfter;
         for (int i = 0; i < GuardLength; i++)
         {
-            Assert.True(BitConverter.SingleToInt32Bits(_store[i]) == nanBits, $"{what}: guard before the span written at -{GuardLength - i}");
-            Assert.True(BitConverter.SingleToInt32Bits(_store[GuardLength + Length + i]) == nanBits, $"{what}: guard after the span written at +{i}");
+            Assert.True(!before || BitConverter.SingleToInt32Bits(data[i - GuardLength]) == nanBits, $"{what}: guard before the span written at -{GuardLength - i}");
+            Assert.True(!after || BitConverter.SingleToInt32Bits(data[Length + i]) == nanBits, $"{what}: guard after the span written at +{i}");
         }
+
+        GC.KeepAlive(this);
     }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int mprotect(void* address, nuint length, int protection);
 }
 
 /// <summary>Variants for theories: every one this process can run.</summary>

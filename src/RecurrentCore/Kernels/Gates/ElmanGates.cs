@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RecurrentCore.Kernels.Operators;
 using RecurrentCore.Kernels.Simd;
 
@@ -148,6 +149,7 @@ public static unsafe class ElmanGates
     }
 
     /// <summary>The row forward <c>h = φ(a + bias)</c> at width <typeparamref name="TS"/> with no checks or dispatch; <paramref name="bias"/> may be null, <paramref name="h"/> may be <paramref name="a"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Forward<TS, TV>(nint hidden, float* a, float* bias, float* h, bool relu)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -165,6 +167,7 @@ public static unsafe class ElmanGates
     }
 
     /// <summary>The row backward at width <typeparamref name="TS"/>, no checks; <paramref name="da"/> may be <paramref name="dh"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Backward<TS, TV>(nint hidden, float* h, float* dh, float* da, bool relu)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -188,6 +191,7 @@ public static unsafe class ElmanGates
         public float* Bias;
         public float* H;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged
@@ -208,6 +212,7 @@ public static unsafe class ElmanGates
         public float* Dh;
         public float* Da;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged
@@ -220,6 +225,7 @@ public static unsafe class ElmanGates
         public float* Dh;
         public float* Da;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged

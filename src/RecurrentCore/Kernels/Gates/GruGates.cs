@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RecurrentCore.Kernels.Operators;
 using RecurrentCore.Kernels.Simd;
 
@@ -192,6 +193,7 @@ public static unsafe class GruGates
     /// The row forward at width <typeparamref name="TS"/> with no checks or dispatch (a plan's per-step entry): the span
     /// overload's arguments as pointers; the biases may be null.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Forward<TS, TV>(nint hidden, float* gi, float* gh, float* biasIh, float* biasHh, float* hPrev, float* h, bool saveActivations)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -201,6 +203,7 @@ public static unsafe class GruGates
     }
 
     /// <summary>The row backward at width <typeparamref name="TS"/>, no checks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Backward<TS, TV>(nint hidden, float* gates, float* ghN, float* hPrev, float* dh, float* dGi, float* dGh, float* dhPrev)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -220,6 +223,7 @@ public static unsafe class GruGates
         public nint Hidden;
         public bool Save;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged
@@ -276,6 +280,7 @@ public static unsafe class GruGates
         public float* DhPrev;
         public nint Hidden;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged

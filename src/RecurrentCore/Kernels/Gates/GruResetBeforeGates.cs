@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RecurrentCore.Kernels.Operators;
 using RecurrentCore.Kernels.Simd;
 
@@ -379,6 +380,7 @@ public static unsafe class GruResetBeforeGates
     }
 
     /// <summary>Stage 1 for one row at width <typeparamref name="TS"/> with no checks or dispatch; the biases may be null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ForwardStage1<TS, TV>(nint hidden, float* gi, float* ghRz, float* biasIh, float* biasHh, float* hPrev, float* rh)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -388,6 +390,7 @@ public static unsafe class GruResetBeforeGates
     }
 
     /// <summary>Stage 2 for one row at width <typeparamref name="TS"/> with no checks or dispatch; the biases (3H) may be null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ForwardStage2<TS, TV>(nint hidden, float* gates, float* ghN, float* biasIh, float* biasHh, float* hPrev, float* h, bool saveActivations)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -407,6 +410,7 @@ public static unsafe class GruResetBeforeGates
     }
 
     /// <summary>Backward stage 2 for one row at width <typeparamref name="TS"/>, no checks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void BackwardStage2<TS, TV>(nint hidden, float* gates, float* hPrev, float* dh, float* dGates, float* dhPrev)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -416,6 +420,7 @@ public static unsafe class GruResetBeforeGates
     }
 
     /// <summary>Backward stage 1 for one row at width <typeparamref name="TS"/>, no checks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void BackwardStage1<TS, TV>(nint hidden, float* gates, float* hPrev, float* dRh, float* dGates, float* dhPrev)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -434,6 +439,7 @@ public static unsafe class GruResetBeforeGates
         public float* Rh;
         public nint Hidden;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged
@@ -474,6 +480,7 @@ public static unsafe class GruResetBeforeGates
         public nint Hidden;
         public bool Save;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged
@@ -511,6 +518,7 @@ public static unsafe class GruResetBeforeGates
         public float* DhPrev;
         public nint Hidden;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged
@@ -538,6 +546,7 @@ public static unsafe class GruResetBeforeGates
         public float* DGates;
         public float* DhPrev;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RecurrentCore.Kernels.Operators;
 using RecurrentCore.Kernels.Simd;
 
@@ -223,6 +224,7 @@ public static unsafe class LstmGates
     /// overload's arguments as pointers, each H (gates and bias 4H) long; <paramref name="bias"/> and
     /// <paramref name="tanhC"/> may be null.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Forward<TS, TV>(nint hidden, float* gates, float* bias, float* cPrev, float* c, float* h, float* tanhC, bool saveActivations)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -232,6 +234,7 @@ public static unsafe class LstmGates
     }
 
     /// <summary>The row backward at width <typeparamref name="TS"/>, no checks; exactly one of <paramref name="c"/> and <paramref name="tanhC"/> is non-null, <paramref name="dc"/> may be null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Backward<TS, TV>(nint hidden, float* gates, float* cPrev, float* c, float* tanhC, float* dh, float* dc, float* dGates, float* dcPrev)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
@@ -251,6 +254,7 @@ public static unsafe class LstmGates
         public nint Hidden;
         public bool Save;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged
@@ -305,6 +309,7 @@ public static unsafe class LstmGates
         public float* DcPrev;
         public nint Hidden;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
             where TV : unmanaged

@@ -21,6 +21,7 @@ internal interface IRowKernel
 internal static class RowDriver
 {
     /// <summary>Runs <paramref name="kernel"/> over <c>0 ≤ j &lt; hidden</c> with <paramref name="variant"/> (supported; not checked).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TK>(ref TK kernel, nint hidden, KernelVariant variant)
         where TK : struct, IRowKernel
     {

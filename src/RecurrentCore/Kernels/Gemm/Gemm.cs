@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels;
@@ -36,6 +37,7 @@ public static class Gemm
     /// <exception cref="ArgumentNullException"><paramref name="b"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="m"/> is negative.</exception>
     /// <exception cref="ArgumentException">A span is too short (the exception names it), or the packed variant is not supported here.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Multiply(ReadOnlySpan<float> a, int m, PackedMatrix b, ReadOnlySpan<float> bias, Span<float> c, bool accumulate)
     {
         ArgumentNullException.ThrowIfNull(b);
@@ -109,6 +111,7 @@ public static class Gemm
     /// <param name="variant">The kernel variant; it must be in <see cref="KernelCatalog.Supported"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">A span is too short, or <paramref name="variant"/> is not supported here.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void MultiplyTransposedA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int n, int k, Span<float> c, bool accumulate, KernelVariant variant)
     {
         CheckDims(m, n, k);
@@ -173,6 +176,7 @@ public static class Gemm
     /// <param name="variant">The kernel variant; it must be in <see cref="KernelCatalog.Supported"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">A span is too short, or <paramref name="variant"/> is not supported here.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void MultiplyNotTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int n, int k, Span<float> c, bool accumulate, KernelVariant variant)
     {
         CheckDims(m, n, k);

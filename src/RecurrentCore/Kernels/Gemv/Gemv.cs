@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Kernels;
@@ -41,6 +42,7 @@ public static class Gemv
     /// <param name="variant">The kernel variant; it must be in <see cref="KernelCatalog.Supported"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">A span is too short, or <paramref name="variant"/> is not supported here.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Multiply(ReadOnlySpan<float> w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, bool accumulate, KernelVariant variant)
     {
         Check(w, rows, cols, x, cols, nameof(x), y, rows, nameof(y), variant);
@@ -97,6 +99,7 @@ public static class Gemv
     /// <param name="variant">The kernel variant; it must be in <see cref="KernelCatalog.Supported"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">A span is too short, or <paramref name="variant"/> is not supported here.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void MultiplyTransposed(ReadOnlySpan<float> w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, bool accumulate, KernelVariant variant)
     {
         Check(w, rows, cols, x, rows, nameof(x), y, cols, nameof(y), variant);

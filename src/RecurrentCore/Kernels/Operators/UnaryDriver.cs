@@ -12,6 +12,7 @@ internal static unsafe class UnaryDriver
 {
     /// <summary>Checks the spans, then applies <typeparamref name="TOp"/> with <paramref name="variant"/>.</summary>
     /// <exception cref="ArgumentException">Lengths differ, the spans partially overlap, or the variant is unsupported.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Invoke<TOp>(ReadOnlySpan<float> x, Span<float> y, KernelVariant variant)
         where TOp : IUnaryOperator
     {

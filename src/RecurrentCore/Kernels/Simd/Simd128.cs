@@ -118,6 +118,7 @@ internal readonly unsafe struct Simd128 : ISimd<V>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
         where TVisitor : struct, ISimdVisitor<TResult>
         => visitor.Visit<Simd128, V>();

@@ -93,6 +93,7 @@ internal readonly unsafe struct Simd512 : ISimd<V>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Prefetch(float* address) => Sse.Prefetch0(address);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
         where TVisitor : struct, ISimdVisitor<TResult>
         => visitor.Visit<Simd512, V>();

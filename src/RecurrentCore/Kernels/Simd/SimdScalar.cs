@@ -99,6 +99,7 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     {
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
         where TVisitor : struct, ISimdVisitor<TResult>
         => visitor.Visit<SimdScalar, float>();

@@ -1,1 +1,0 @@
-namespace RecurrentCore.Tests; public class Smoke { [Xunit.Fact, Xunit.Trait("Category", "Kernels")] public void Catalog_ends_with_scalar() => Xunit.Assert.Equal(RecurrentCore.Kernels.KernelVariant.Scalar, RecurrentCore.Kernels.KernelCatalog.Supported[^1]); }
