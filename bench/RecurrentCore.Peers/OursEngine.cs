@@ -1,5 +1,4 @@
 using RecurrentCore.Layers;
-using RecurrentCore.Memory;
 
 namespace RecurrentCore.Peers;
 

@@ -24,7 +24,7 @@ internal static class BenchCommand
         var mode = new Option<string>("--mode") { Description = "forward: one inference forward over (T, B); train: forward + full backward; step: one streaming step for B streams.", Required = true };
         mode.AcceptOnlyFromAmong("forward", "train", "step");
         var threads = new Option<int>("--threads") { Description = "Threads for forward and train (batch rows split among them; results bitwise identical to 1 thread).", DefaultValueFactory = _ => 1 };
-        var seconds = new Option<double>("--seconds") { Description = "Measuring time after warm-up.", DefaultValueFactory = _ => 2.0 };
+        var seconds = new Option<double>("--seconds") { Description = "Measuring time after warm-up (which runs until the timing is stable).", DefaultValueFactory = _ => 2.0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a readable line." };
         var command = new Command("bench", "Time one layer call (forward, train or streaming step) on random weights and print the median and p99 latency.")
         {
@@ -65,7 +65,7 @@ internal static class BenchCommand
             {
                 o.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{cfg.Cell.Name()} {m.ToString().ToLowerInvariant()} I={i} H={h} L={l}{(bi ? " bi" : string.Empty)} B={b} T={(m == BenchMode.Step ? 1 : t)} kernel={scenario.Kernel}: median {Format(r.MedianNs)}, p99 {Format(r.P99Ns)}, {r.Iterations} iterations, {r.AllocatedBytesPerIteration:0.##} B allocated/iteration"));
+                    $"{cfg.Cell.Name()} {m.ToString().ToLowerInvariant()} I={i} H={h} L={l}{(bi ? " bi" : string.Empty)} B={b} T={(m == BenchMode.Step ? 1 : t)} kernel={scenario.Kernel}: median {Format(r.MedianNs)}, p99 {Format(r.P99Ns)}, {r.Iterations} iterations in {r.MeasuredSeconds:0.00} s after {r.WarmupSeconds:0.00} s warm-up, {r.AllocatedBytesPerIteration:0.##} B allocated/iteration"));
             }
 
             return 0;

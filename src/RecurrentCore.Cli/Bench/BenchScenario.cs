@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using RecurrentCore.Layers;
-using RecurrentCore.Memory;
 
 namespace RecurrentCore.Cli.Bench;
 
@@ -18,13 +16,16 @@ internal enum BenchMode
 }
 
 /// <summary>The measured result, named as the bench JSON contract names it.</summary>
-internal sealed record BenchResult(long Iterations, double MedianNs, double P99Ns, double AllocatedBytesPerIteration, int SamplesPerIteration);
+internal sealed record BenchResult(long Iterations, double MedianNs, double P99Ns, double AllocatedBytesPerIteration, int SamplesPerIteration)
+{
+    /// <summary>How long warm-up ran before its timing was stable.</summary>
+    public double WarmupSeconds { get; init; }
 
-/// <summary>
-/// Builds the layer and buffers for a scenario, then times it: warm-up first, then iterations for about the given
-/// seconds. Each sample times a group of iterations long enough (≥ 2 µs) for the clock's own cost to vanish; the
-/// median and 99th percentile are over samples, divided by the group size.
-/// </summary>
+    /// <summary>How long the timed samples ran.</summary>
+    public double MeasuredSeconds { get; init; }
+}
+
+/// <summary>Builds the layer and buffers for a scenario, then times it with <see cref="BenchTimer"/>.</summary>
 internal sealed class BenchScenario : IDisposable
 {
     private readonly RecurrentLayer _layer;
@@ -56,7 +57,7 @@ internal sealed class BenchScenario : IDisposable
         _x = Random(rng, _seqLen * batch * config.InputSize);
         _y = new float[_seqLen * batch * (mode == BenchMode.Step ? config.HiddenSize : config.OutputSize)];
         _hn = new float[states];
-        _cn = config.Cell == CellKind.Lstm ? new float[states] : [];
+        _cn = config.Cell.HasCellState() ? new float[states] : [];
         _dx = new float[_x.Length];
         switch (mode)
         {
@@ -95,50 +96,7 @@ internal sealed class BenchScenario : IDisposable
         }
     }
 
-    public BenchResult Measure(double seconds)
-    {
-        // Warm-up: tiered JIT settles and caches fill; at least 0.25 s or 5 calls.
-        long start = Stopwatch.GetTimestamp();
-        int warm = 0;
-        while (warm < 5 || Stopwatch.GetElapsedTime(start).TotalSeconds < Math.Min(0.25, seconds / 4))
-        {
-            RunOnce();
-            warm++;
-        }
-
-        double perCall = Stopwatch.GetElapsedTime(start).TotalSeconds / warm;
-        int group = Math.Max(1, (int)Math.Ceiling(2e-6 / perCall));
-        int capacity = (int)Math.Clamp((seconds / (perCall * group)) * 2, 16, 4_000_000);
-        var samples = new double[capacity];
-        int n = 0;
-        long iterations = 0;
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        long deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
-        while (n < capacity && (n < 5 || Stopwatch.GetTimestamp() < deadline))
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            for (int i = 0; i < group; i++)
-            {
-                RunOnce();
-            }
-
-            long t1 = Stopwatch.GetTimestamp();
-            samples[n++] = (t1 - t0) * (1e9 / Stopwatch.Frequency) / group;
-            iterations += group;
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-        Array.Sort(samples, 0, n);
-        return new BenchResult(iterations, Percentile(samples, n, 0.5), Percentile(samples, n, 0.99), (double)allocated / iterations, group);
-    }
-
-    private static double Percentile(double[] sorted, int n, double q)
-    {
-        double pos = q * (n - 1);
-        int lo = (int)Math.Floor(pos);
-        int hi = Math.Min(lo + 1, n - 1);
-        return sorted[lo] + ((sorted[hi] - sorted[lo]) * (pos - lo));
-    }
+    public BenchResult Measure(double seconds) => BenchTimer.Measure(RunOnce, seconds);
 
     private static float[] Random(Random rng, int n)
     {

@@ -1,49 +1,107 @@
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Gates;
-using RecurrentCore.Layers;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Cells;
 
-/// <summary>One Elman RNN time step for B rows, forward and backward side by side: h = act(a + hPrev·W_hhᵀ).</summary>
-internal static class ElmanCell
+/// <summary>The nonlinearity of an <see cref="ElmanCell{TNonlinearity}"/>.</summary>
+internal interface IElmanNonlinearity
 {
-    /// <summary><paramref name="a"/> holds W_ih x + b_ih + b_hh and receives the recurrent term; inactive rows keep hPrev.</summary>
-    public static void Forward(
-        LayerWeights w, int batch, Span<float> a, ReadOnlySpan<float> hPrev, Span<float> h, RnnNonlinearity nonlinearity,
-        ReadOnlySpan<byte> active, KernelVariant variant, bool addRecurrent = true)
+    static abstract RnnNonlinearity Kind { get; }
+}
+
+/// <summary>h' = tanh(a) (PyTorch nn.RNN, nonlinearity='tanh').</summary>
+internal readonly struct TanhNonlinearity : IElmanNonlinearity
+{
+    public static RnnNonlinearity Kind => RnnNonlinearity.Tanh;
+}
+
+/// <summary>h' = relu(a) (PyTorch nn.RNN, nonlinearity='relu').</summary>
+internal readonly struct ReluNonlinearity : IElmanNonlinearity
+{
+    public static RnnNonlinearity Kind => RnnNonlinearity.Relu;
+}
+
+/// <summary>
+/// Elman RNN, h = φ(a + h_prev·W_hhᵀ) with a = W_ih x + b_ih + b_hh (all of b_hh folds). Backward reads h itself, which
+/// the layer output already holds, so training keeps nothing more.
+/// </summary>
+internal readonly struct ElmanCell<TNonlinearity> : ICell
+    where TNonlinearity : IElmanNonlinearity
+{
+    public static int GateCount => 1;
+
+    public static bool HasCellState => false;
+
+    public static bool RecurrentFirst => true;
+
+    public static bool SplitsHiddenWeights => false;
+
+    public static bool KeepsGateBias => false;
+
+    public static int StepScratchWidth(int hidden) => 0;
+
+    public static int SavedWidth(int hidden) => 0;
+
+    public static int HiddenGradientWidth(int hidden) => 0;
+
+    public static void FoldBias(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> projectionBias) =>
+        System.Numerics.Tensors.TensorPrimitives.Add(biasIh, biasHh, projectionBias);
+
+    /// <summary>a += h_prev·W_hhᵀ; h = φ(a). Inactive rows keep h_prev.</summary>
+    public static void Forward<TProduct>(ref ForwardStep s)
+        where TProduct : IRecurrentProduct
     {
-        int hs = w.HiddenSize;
-        if (addRecurrent)
+        var w = s.Weights;
+        int hs = w.HiddenSize, b = s.Batch;
+        if (s.AddRecurrent)
         {
-            w.Recurrent(batch, hPrev, a, accumulate: true, variant);
+            TProduct.Forward(w.Hidden, b, s.HPrev, s.Gates, accumulate: true, s.Variant);
         }
 
-        ElmanGates.Forward(batch, hs, a, hs, [], h, hs, nonlinearity, variant);
-        if (!active.IsEmpty)
+        ElmanGates.Forward(b, hs, s.Gates, hs, [], s.H, s.HStride, TNonlinearity.Kind, s.Variant);
+        if (!s.Active.IsEmpty)
         {
-            StepMask.KeepInactive(active, hs, hPrev, h);
+            StepMask.KeepInactive(s.Active, hs, s.HPrevStride, s.HStride, s.HPrev, s.H);
         }
     }
 
-    /// <summary>
-    /// From dh arriving at this step's output h (read with row stride <paramref name="hStride"/>): da (zero for
-    /// inactive rows) and dhPrev = da·W_hh; inactive rows pass dh through.
-    /// </summary>
-    public static void Backward(
-        LayerWeights w, int batch, ReadOnlySpan<float> h, int hStride, ReadOnlySpan<float> dh, Span<float> da, Span<float> dhPrev,
-        RnnNonlinearity nonlinearity, ReadOnlySpan<byte> active, KernelVariant variant)
+    /// <summary>The one-row <see cref="Forward"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardRow<TProduct, TS, TV>(LayerWeights w, in RowStep s)
+        where TProduct : IRecurrentProduct
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
     {
-        int hs = w.HiddenSize;
-        ElmanGates.Backward(batch, hs, h, hStride, dh, hs, da, hs, nonlinearity, variant);
-        if (!active.IsEmpty)
+        if (s.AddRecurrent)
         {
-            StepMask.ClearInactive(active, hs, da);
+            TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, s.Gates, accumulate: true);
         }
 
-        w.RecurrentBackward(batch, da, dhPrev, accumulate: false, variant);
-        if (!active.IsEmpty)
+        ElmanGates.Forward<TS, TV>(w.HiddenSize, s.Gates, s.Bias, s.H, TNonlinearity.Kind == RnnNonlinearity.Relu);
+    }
+
+    /// <summary>da = dh⊙φ'(h) (zero for inactive rows), dh_prev = da·W_hh; inactive rows pass dh through.</summary>
+    public static void Backward<TProduct>(ref BackwardStep s)
+        where TProduct : IRecurrentProduct
+    {
+        var w = s.Weights;
+        int hs = w.HiddenSize, b = s.Batch;
+        ElmanGates.Backward(b, hs, s.H, s.HStride, s.Dh, hs, s.DGates, hs, TNonlinearity.Kind, s.Variant);
+        if (!s.Active.IsEmpty)
         {
-            StepMask.KeepInactive(active, hs, dh, dhPrev);
+            StepMask.ClearInactive(s.Active, hs, s.DGates);
+        }
+
+        TProduct.Backward(w.Hidden, b, s.DGates, s.DhPrev, accumulate: false, s.Variant);
+        if (!s.Active.IsEmpty)
+        {
+            StepMask.KeepInactive(s.Active, hs, hs, s.Dh, s.DhPrev);
         }
     }
+
+    public static void HiddenWeightGradients(
+        LayerWeights w, int rows, ReadOnlySpan<float> dGates, Span<float> dGh, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> saved,
+        Span<float> dWeightHh, Span<float> dBiasHh, KernelVariant variant) =>
+        HiddenGradients.Accumulate(w, rows, dGates, hPrev, dWeightHh, dBiasHh, variant);
 }

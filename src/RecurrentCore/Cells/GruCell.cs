@@ -1,53 +1,91 @@
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Gates;
-using RecurrentCore.Layers;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Cells;
 
 /// <summary>
-/// One GRU time step for B rows, forward and backward side by side: gh = hPrev·W_hhᵀ, then one fused gate pass with
-/// b_hh (the reset gate multiplies W_hn h + b_hn, so b_hh cannot be folded into the input projection).
+/// GRU with the reset gate after the recurrent product (PyTorch nn.GRU, ONNX linear_before_reset = 1; gates r, z, n):
+/// gh = h_prev·W_hhᵀ, then one fused gate pass with b_hh (r multiplies W_hn h + b_hn, so b_hh cannot be folded into
+/// the input projection, which carries b_ih alone).
 /// </summary>
-internal static class GruCell
+internal readonly struct GruCell : ICell
 {
-    /// <summary>
-    /// gi holds W_ih x + b_ih; gh receives W_hh h (+ b_hh in its n block when training). Training keeps r, z, n in
-    /// <paramref name="gi"/>. Inactive rows keep hPrev.
-    /// </summary>
-    public static void Forward(
-        LayerWeights w, int batch, Span<float> gi, Span<float> gh, ReadOnlySpan<float> hPrev, Span<float> h, bool training,
-        ReadOnlySpan<byte> active, KernelVariant variant)
+    public static int GateCount => 3;
+
+    public static bool HasCellState => false;
+
+    public static bool RecurrentFirst => false;
+
+    public static bool SplitsHiddenWeights => false;
+
+    public static bool KeepsGateBias => true;
+
+    /// <summary>gh for one step in inference.</summary>
+    public static int StepScratchWidth(int hidden) => 3 * hidden;
+
+    /// <summary>gh (W_hh h, with b_hn in its n block) for backward.</summary>
+    public static int SavedWidth(int hidden) => 3 * hidden;
+
+    /// <summary>dGh differs from dGi in its n block (da_n·r).</summary>
+    public static int HiddenGradientWidth(int hidden) => 3 * hidden;
+
+    public static void FoldBias(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> projectionBias) => biasIh.CopyTo(projectionBias);
+
+    /// <summary>gh = h_prev·W_hhᵀ; (r, z, n) → h. Training keeps r, z, n in the gates and gh in Saved. Inactive rows keep h_prev.</summary>
+    public static void Forward<TProduct>(ref ForwardStep s)
+        where TProduct : IRecurrentProduct
     {
-        int hs = w.HiddenSize;
-        w.Recurrent(batch, hPrev, gh, accumulate: false, variant);
-        GruGates.Forward(batch, hs, gi, 3 * hs, gh, 3 * hs, [], w.GateBiasHh, hPrev, hs, h, hs, training, variant);
-        if (!active.IsEmpty)
+        var w = s.Weights;
+        int hs = w.HiddenSize, b = s.Batch;
+        var gh = s.Training ? s.Saved : s.Scratch;
+        TProduct.Forward(w.Hidden, b, s.HPrev, gh, accumulate: false, s.Variant);
+        GruGates.Forward(b, hs, s.Gates, 3 * hs, gh, 3 * hs, [], w.GateBiasHh, s.HPrev, s.HPrevStride, s.H, s.HStride, s.Training, s.Variant);
+        if (!s.Active.IsEmpty)
         {
-            StepMask.KeepInactive(active, hs, hPrev, h);
+            StepMask.KeepInactive(s.Active, hs, s.HPrevStride, s.HStride, s.HPrev, s.H);
         }
     }
 
-    /// <summary>
-    /// From dh arriving at this step's output: dGi and dGh (zero for inactive rows) and dhPrev = dh⊙z + dGh·W_hh;
-    /// inactive rows pass dh through.
-    /// </summary>
-    public static void Backward(
-        LayerWeights w, int batch, ReadOnlySpan<float> gates, ReadOnlySpan<float> gh, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dh,
-        Span<float> dGi, Span<float> dGh, Span<float> dhPrev, ReadOnlySpan<byte> active, KernelVariant variant)
+    /// <summary>The one-row <see cref="Forward"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardRow<TProduct, TS, TV>(LayerWeights w, in RowStep s)
+        where TProduct : IRecurrentProduct
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
     {
-        int hs = w.HiddenSize;
-        // The n block of gh holds W_hn h + b_hn (the kernel wrote it there in training mode).
-        GruGates.Backward(batch, hs, gates, 3 * hs, gh[(2 * hs)..], 3 * hs, hPrev, hs, dh, hs, dGi, 3 * hs, dGh, 3 * hs, dhPrev, hs, variant);
-        if (!active.IsEmpty)
+        float* gh = s.Training ? s.Saved : s.Scratch;
+        TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, gh, accumulate: false);
+        fixed (float* biasHh = w.GateBiasHh)
         {
-            StepMask.ClearInactive(active, 3 * hs, dGi);
-            StepMask.ClearInactive(active, 3 * hs, dGh);
-        }
-
-        w.RecurrentBackward(batch, dGh, dhPrev, accumulate: true, variant);
-        if (!active.IsEmpty)
-        {
-            StepMask.KeepInactive(active, hs, dh, dhPrev);
+            GruGates.Forward<TS, TV>(w.HiddenSize, s.Gates, gh, s.Bias, biasHh, s.HPrev, s.H, s.Training);
         }
     }
+
+    /// <summary>dGi, dGh (zero for inactive rows) and dh_prev = dh⊙z + dGh·W_hh; inactive rows pass dh through.</summary>
+    public static void Backward<TProduct>(ref BackwardStep s)
+        where TProduct : IRecurrentProduct
+    {
+        var w = s.Weights;
+        int hs = w.HiddenSize, b = s.Batch;
+        // The n block of gh holds W_hn h + b_hn (the gate kernel wrote it there in training mode).
+        GruGates.Backward(
+            b, hs, s.Gates, 3 * hs, s.Saved[(2 * hs)..], 3 * hs, s.HPrev, s.HPrevStride, s.Dh, hs, s.DGates, 3 * hs, s.DGh, 3 * hs, s.DhPrev, hs, s.Variant);
+        if (!s.Active.IsEmpty)
+        {
+            StepMask.ClearInactive(s.Active, 3 * hs, s.DGates);
+            StepMask.ClearInactive(s.Active, 3 * hs, s.DGh);
+        }
+
+        TProduct.Backward(w.Hidden, b, s.DGh, s.DhPrev, accumulate: true, s.Variant);
+        if (!s.Active.IsEmpty)
+        {
+            StepMask.KeepInactive(s.Active, hs, hs, s.Dh, s.DhPrev);
+        }
+    }
+
+    public static void HiddenWeightGradients(
+        LayerWeights w, int rows, ReadOnlySpan<float> dGates, Span<float> dGh, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> saved,
+        Span<float> dWeightHh, Span<float> dBiasHh, KernelVariant variant) =>
+        HiddenGradients.Accumulate(w, rows, dGh, hPrev, dWeightHh, dBiasHh, variant);
 }

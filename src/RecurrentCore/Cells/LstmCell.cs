@@ -1,57 +1,91 @@
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Gates;
-using RecurrentCore.Layers;
+using RecurrentCore.Kernels.Simd;
 
 namespace RecurrentCore.Cells;
 
 /// <summary>
-/// One LSTM time step for B rows, forward and backward side by side: the recurrent product, then one fused gate pass.
-/// The gate rows arrive holding the input projection W_ih x + b_ih + b_hh.
+/// LSTM (PyTorch nn.LSTM, gates i, f, g, o): the recurrent product, then one fused gate pass. The gate rows arrive
+/// holding W_ih x + b_ih + b_hh (all of b_hh folds). Training keeps the activations and tanh(c) (<see cref="SavedWidth"/>).
 /// </summary>
-internal static class LstmCell
+internal readonly struct LstmCell : ICell
 {
-    /// <summary>
-    /// gates += hPrev·W_hhᵀ; (i, f, g, o) → c, h. Training keeps the activations in <paramref name="gates"/> and
-    /// tanh(c) in <paramref name="tanhC"/> (empty in inference). Inactive rows keep hPrev and cPrev.
-    /// </summary>
-    public static void Forward(
-        LayerWeights w, int batch, Span<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> cPrev, Span<float> h, Span<float> c,
-        Span<float> tanhC, bool training, ReadOnlySpan<byte> active, KernelVariant variant, bool addRecurrent = true)
+    public static int GateCount => 4;
+
+    public static bool HasCellState => true;
+
+    public static bool RecurrentFirst => true;
+
+    public static bool SplitsHiddenWeights => false;
+
+    public static bool KeepsGateBias => false;
+
+    public static int StepScratchWidth(int hidden) => 0;
+
+    /// <summary>tanh(c).</summary>
+    public static int SavedWidth(int hidden) => hidden;
+
+    public static int HiddenGradientWidth(int hidden) => 0;
+
+    public static void FoldBias(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> projectionBias) =>
+        System.Numerics.Tensors.TensorPrimitives.Add(biasIh, biasHh, projectionBias);
+
+    /// <summary>gates += h_prev·W_hhᵀ; (i, f, g, o) → c, h. Inactive rows keep h_prev and c_prev.</summary>
+    public static void Forward<TProduct>(ref ForwardStep s)
+        where TProduct : IRecurrentProduct
     {
-        int hs = w.HiddenSize;
-        if (addRecurrent)
+        var w = s.Weights;
+        int hs = w.HiddenSize, b = s.Batch;
+        if (s.AddRecurrent)
         {
-            w.Recurrent(batch, hPrev, gates, accumulate: true, variant);
+            TProduct.Forward(w.Hidden, b, s.HPrev, s.Gates, accumulate: true, s.Variant);
         }
 
-        LstmGates.Forward(batch, hs, gates, 4 * hs, [], cPrev, hs, c, hs, h, hs, tanhC, hs, training, variant);
-        if (!active.IsEmpty)
+        LstmGates.Forward(b, hs, s.Gates, 4 * hs, [], s.CPrev, hs, s.C, hs, s.H, s.HStride, s.Saved, hs, s.Training, s.Variant);
+        if (!s.Active.IsEmpty)
         {
-            StepMask.KeepInactive(active, hs, hPrev, h);
-            StepMask.KeepInactive(active, hs, cPrev, c);
+            StepMask.KeepInactive(s.Active, hs, s.HPrevStride, s.HStride, s.HPrev, s.H);
+            StepMask.KeepInactive(s.Active, hs, hs, s.CPrev, s.C);
         }
     }
 
-    /// <summary>
-    /// From dh and dc arriving at this step's outputs: the pre-activation gradients (zero for inactive rows),
-    /// dcPrev = dc_total⊙f and dhPrev = dGates·W_hh; inactive rows pass dh and dc through.
-    /// </summary>
-    public static void Backward(
-        LayerWeights w, int batch, ReadOnlySpan<float> gates, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> tanhC, ReadOnlySpan<float> dh,
-        ReadOnlySpan<float> dc, Span<float> dGates, Span<float> dhPrev, Span<float> dcPrev, ReadOnlySpan<byte> active, KernelVariant variant)
+    /// <summary>The one-row <see cref="Forward"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardRow<TProduct, TS, TV>(LayerWeights w, in RowStep s)
+        where TProduct : IRecurrentProduct
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
     {
-        int hs = w.HiddenSize;
-        LstmGates.Backward(batch, hs, gates, 4 * hs, cPrev, hs, [], 0, tanhC, hs, dh, hs, dc, hs, dGates, 4 * hs, dcPrev, hs, variant);
-        if (!active.IsEmpty)
+        if (s.AddRecurrent)
         {
-            StepMask.ClearInactive(active, 4 * hs, dGates);
+            TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, s.Gates, accumulate: true);
         }
 
-        w.RecurrentBackward(batch, dGates, dhPrev, accumulate: false, variant);
-        if (!active.IsEmpty)
+        LstmGates.Forward<TS, TV>(w.HiddenSize, s.Gates, s.Bias, s.CPrev, s.C, s.H, s.Training ? s.Saved : null, s.Training);
+    }
+
+    /// <summary>dGates, dc_prev = dc_total⊙f and dh_prev = dGates·W_hh; inactive rows pass dh and dc through.</summary>
+    public static void Backward<TProduct>(ref BackwardStep s)
+        where TProduct : IRecurrentProduct
+    {
+        var w = s.Weights;
+        int hs = w.HiddenSize, b = s.Batch;
+        LstmGates.Backward(b, hs, s.Gates, 4 * hs, s.CPrev, hs, [], 0, s.Saved, hs, s.Dh, hs, s.Dc, hs, s.DGates, 4 * hs, s.DcPrev, hs, s.Variant);
+        if (!s.Active.IsEmpty)
         {
-            StepMask.KeepInactive(active, hs, dh, dhPrev);
-            StepMask.KeepInactive(active, hs, dc, dcPrev);
+            StepMask.ClearInactive(s.Active, 4 * hs, s.DGates);
+        }
+
+        TProduct.Backward(w.Hidden, b, s.DGates, s.DhPrev, accumulate: false, s.Variant);
+        if (!s.Active.IsEmpty)
+        {
+            StepMask.KeepInactive(s.Active, hs, hs, s.Dh, s.DhPrev);
+            StepMask.KeepInactive(s.Active, hs, hs, s.Dc, s.DcPrev);
         }
     }
+
+    public static void HiddenWeightGradients(
+        LayerWeights w, int rows, ReadOnlySpan<float> dGates, Span<float> dGh, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> saved,
+        Span<float> dWeightHh, Span<float> dBiasHh, KernelVariant variant) =>
+        HiddenGradients.Accumulate(w, rows, dGates, hPrev, dWeightHh, dBiasHh, variant);
 }

@@ -6,14 +6,18 @@ namespace RecurrentCore.Cells;
 /// </summary>
 internal static class StepMask
 {
-    /// <summary>Copies <paramref name="from"/>'s rows into <paramref name="to"/> for every inactive row.</summary>
-    public static void KeepInactive(ReadOnlySpan<byte> active, int width, ReadOnlySpan<float> from, Span<float> to)
+    /// <summary>Copies <paramref name="from"/>'s rows into <paramref name="to"/>'s for every inactive row (both H apart).</summary>
+    public static void KeepInactive(ReadOnlySpan<byte> active, int width, int stride, ReadOnlySpan<float> from, Span<float> to) =>
+        KeepInactive(active, width, stride, stride, from, to);
+
+    /// <summary>Copies <paramref name="from"/>'s rows into <paramref name="to"/>'s for every inactive row.</summary>
+    public static void KeepInactive(ReadOnlySpan<byte> active, int width, int fromStride, int toStride, ReadOnlySpan<float> from, Span<float> to)
     {
         for (int b = 0; b < active.Length; b++)
         {
             if (active[b] == 0)
             {
-                from.Slice(b * width, width).CopyTo(to.Slice(b * width, width));
+                from.Slice(b * fromStride, width).CopyTo(to.Slice(b * toStride, width));
             }
         }
     }

@@ -1,4 +1,3 @@
-using RecurrentCore.Memory;
 
 namespace RecurrentCore.Layers;
 

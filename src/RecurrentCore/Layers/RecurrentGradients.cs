@@ -4,7 +4,7 @@ namespace RecurrentCore.Layers;
 /// Float32 gradients of every parameter of a <see cref="RecurrentLayer"/>, in PyTorch layout and names (the same as
 /// <see cref="RecurrentParameters"/>). Backward accumulates into them; zeroing is the explicit <see cref="Clear"/>.
 /// </summary>
-public sealed class RecurrentGradients
+public sealed class RecurrentGradients : Sequence.IParameterGradients
 {
     private readonly float[][] _tensors;
 

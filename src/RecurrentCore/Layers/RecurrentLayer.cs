@@ -1,6 +1,5 @@
 using RecurrentCore.Interop;
 using RecurrentCore.Kernels;
-using RecurrentCore.Memory;
 using RecurrentCore.Sequence;
 
 namespace RecurrentCore.Layers;
@@ -18,13 +17,11 @@ namespace RecurrentCore.Layers;
 /// </remarks>
 public sealed class RecurrentLayer
 {
-    private readonly LayerWeights[] _weights; // [layer·D + direction]
-
-    private RecurrentLayer(RecurrentConfig config, LayerWeights[] weights, KernelVariant variant)
+    private RecurrentLayer(SequenceModel model)
     {
-        Config = config;
-        _weights = weights;
-        Variant = variant;
+        Model = model;
+        Config = model.Config;
+        Variant = model.Variant;
     }
 
     /// <summary>The configuration.</summary>
@@ -108,8 +105,12 @@ public sealed class RecurrentLayer
         RecurrentWorkspace workspace, ReadOnlySpan<float> input, int seqLen, int batch, Span<float> output, Span<float> hN = default,
         Span<float> cN = default, ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default, ReadOnlySpan<int> lengths = default)
     {
-        ObjectDisposedException.ThrowIf(workspace?.IsDisposed == true, typeof(RecurrentWorkspace));
-        SequenceRunner.Forward(this, workspace!, input, seqLen, batch, output, hN, cN, h0, c0, lengths);
+        ArgumentNullException.ThrowIfNull(workspace);
+        ObjectDisposedException.ThrowIf(workspace.IsDisposed, typeof(RecurrentWorkspace));
+        ArgumentOutOfRangeException.ThrowIfLessThan(seqLen, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        workspace.Require(this, seqLen, batch);
+        SequenceRunner.Forward(Model, workspace.Buffers, workspace.Pass, input, seqLen, batch, output, hN, cN, h0, c0, lengths);
     }
 
     /// <summary>
@@ -124,11 +125,18 @@ public sealed class RecurrentLayer
         RecurrentWorkspace workspace, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN, RecurrentGradients gradients,
         Span<float> gradInput = default, Span<float> gradH0 = default, Span<float> gradC0 = default)
     {
-        ObjectDisposedException.ThrowIf(workspace?.IsDisposed == true, typeof(RecurrentWorkspace));
-        SequenceRunner.Backward(this, workspace!, gradOutput, gradHN, gradCN, gradients, gradInput, gradH0, gradC0);
+        ArgumentNullException.ThrowIfNull(workspace);
+        ObjectDisposedException.ThrowIf(workspace.IsDisposed, typeof(RecurrentWorkspace));
+        if (!ReferenceEquals(workspace.Layer, this))
+        {
+            throw new ArgumentException("the workspace was created by another layer", nameof(workspace));
+        }
+
+        SequenceRunner.Backward(Model, workspace.Buffers, workspace.Pass, gradOutput, gradHN, gradCN, gradients, gradInput, gradH0, gradC0);
     }
 
-    internal LayerWeights Weights(int layer, int direction) => _weights[(layer * Config.NumDirections) + direction];
+    /// <summary>The cell, weights and loops this layer runs.</summary>
+    internal SequenceModel Model { get; }
 
     /// <summary>
     /// The row-major storage this layer computes with, for training code that updates it in place (PyTorch layout;
@@ -136,7 +144,7 @@ public sealed class RecurrentLayer
     /// </summary>
     internal float[] ParameterStorage(int layer, int direction, ParameterKind kind)
     {
-        var w = Weights(layer, direction);
+        var w = Model.Weights(layer, direction);
         return kind switch
         {
             ParameterKind.WeightIh => w.WeightIh,
@@ -151,23 +159,10 @@ public sealed class RecurrentLayer
     /// Re-packs every weight after in-place updates through <see cref="ParameterStorage"/> (a training step); allocates
     /// nothing. A layer being trained must not run on other threads meanwhile.
     /// </summary>
-    internal void RefreshWeights()
-    {
-        foreach (var w in _weights)
-        {
-            w.Refresh();
-        }
-    }
+    internal void RefreshWeights() => Model.Refresh();
 
     private static RecurrentLayer FromArrays(RecurrentConfig config, Func<int, int, ParameterKind, float[]> get, KernelVariant? variant)
     {
-        if (!config.LinearBeforeReset)
-        {
-            throw new ArgumentException(
-                "a GRU with linear_before_reset = 0 (reset applied before W_hn) runs on the reference path only; RecurrentLayer implements PyTorch's linear_before_reset = 1",
-                nameof(config));
-        }
-
         var v = variant ?? KernelCatalog.Active;
         if (!KernelCatalog.IsSupported(v))
         {
@@ -175,24 +170,7 @@ public sealed class RecurrentLayer
             throw new ArgumentException($"kernel variant {name} is not supported on this machine", nameof(variant));
         }
 
-        var weights = new LayerWeights[config.NumLayers * config.NumDirections];
-        for (int layer = 0; layer < config.NumLayers; layer++)
-        {
-            for (int dir = 0; dir < config.NumDirections; dir++)
-            {
-                weights[(layer * config.NumDirections) + dir] = new LayerWeights(
-                    config.Cell,
-                    config.LayerInputSize(layer),
-                    config.HiddenSize,
-                    get(layer, dir, ParameterKind.WeightIh),
-                    get(layer, dir, ParameterKind.WeightHh),
-                    config.Bias ? get(layer, dir, ParameterKind.BiasIh) : null,
-                    config.Bias ? get(layer, dir, ParameterKind.BiasHh) : null,
-                    v);
-            }
-        }
-
-        return new RecurrentLayer(config, weights, v);
+        return new RecurrentLayer(new SequenceModel(config, v, get));
     }
 
     private static float[] ToSingle(double[] data)

@@ -1,13 +1,12 @@
-using System.Numerics.Tensors;
+using RecurrentCore.Cells;
 using RecurrentCore.Kernels;
-using RecurrentCore.Layers;
 using RecurrentCore.Memory;
 
 namespace RecurrentCore.Sequence;
 
 /// <summary>
-/// The time loop of a <see cref="RecurrentLayer"/>: per layer and direction, one GEMM projects the whole sequence's
-/// inputs, then each step runs the recurrent product and one fused gate pass (<see cref="Cells"/>). Backward walks the
+/// The time loop of a layer stack (<see cref="SequenceModel"/>): per layer and direction, one GEMM projects the whole
+/// sequence's inputs, then each step runs the recurrent product and one fused gate pass (<see cref="CellLoops"/>). Backward walks the
 /// steps in reverse with the fused gate backward, then forms the weight gradients as a few large GEMMs over all steps.
 /// Inside, everything is time-major (T, B, ·) in the workspace; the caller's data is copied in (transposed when
 /// batch-first) and the results copied out, which is also what lets <see cref="SequencePass"/> split the work across
@@ -17,15 +16,12 @@ namespace RecurrentCore.Sequence;
 /// </summary>
 internal static class SequenceRunner
 {
-    public static void Forward(
-        RecurrentLayer layer, RecurrentWorkspace ws, ReadOnlySpan<float> input, int seqLen, int batch, Span<float> output, Span<float> hN,
-        Span<float> cN, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<int> lengths)
+    /// <summary>The forward pass; the caller has checked that the workspace belongs to the model and holds (T, B).</summary>
+    public static unsafe void Forward(
+        SequenceModel model, WorkspaceBuffers ws, SequencePass pass, ReadOnlySpan<float> input, int seqLen, int batch, Span<float> output,
+        Span<float> hN, Span<float> cN, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<int> lengths)
     {
-        ArgumentNullException.ThrowIfNull(ws);
-        var cfg = layer.Config;
-        ArgumentOutOfRangeException.ThrowIfLessThan(seqLen, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
-        ws.Require(layer, seqLen, batch);
+        var cfg = model.Config;
         int rows = seqLen * batch, dh = cfg.OutputSize;
         int states = cfg.NumLayers * cfg.NumDirections * batch * cfg.HiddenSize;
         Need(input.Length, (long)rows * cfg.InputSize, nameof(input));
@@ -40,35 +36,51 @@ internal static class SequenceRunner
         ws.HasForward = false;
         ws.HasRun = false;
 
-        var x = ws.X(rows * cfg.InputSize);
-        if (cfg.BatchFirst)
+        // Inference on time-major input without padding reads the caller's input in place; otherwise it is copied
+        // (transposed when batch-first, padding zeroed), and training keeps the copy for dW_ih.
+        bool direct = !ws.Training && !cfg.BatchFirst && !ws.HasLengths;
+        if (!direct)
         {
-            Transpose(input, batch, seqLen, cfg.InputSize, x);
-        }
-        else
-        {
-            input.CopyTo(x);
-        }
+            var x = ws.X(rows * cfg.InputSize);
+            if (cfg.BatchFirst)
+            {
+                Transpose(input, batch, seqLen, cfg.InputSize, x);
+            }
+            else
+            {
+                input.CopyTo(x);
+            }
 
-        if (ws.HasLengths)
-        {
-            // Padding never reaches the math (and a NaN there could not leak into dW_ih through 0·NaN).
-            ZeroPadding(ws, x, seqLen, cfg.InputSize);
+            if (ws.HasLengths)
+            {
+                // Padding never reaches the math (and a NaN there could not leak into dW_ih through 0·NaN).
+                ZeroPadding(ws, x, seqLen, cfg.InputSize);
+            }
         }
 
         CopyOrClear(h0, ws.H0(states));
-        if (cfg.Cell == CellKind.Lstm)
+        if (model.Cell.HasCellState)
         {
             CopyOrClear(c0, ws.C0(states));
         }
 
-        var pass = ws.Pass;
-        for (int l = 0; l < cfg.NumLayers; l++)
+        fixed (float* caller = input)
         {
-            for (int dir = 0; dir < cfg.NumDirections; dir++)
+            pass.SetInput(direct ? caller : null);
+            try
             {
-                pass.Project(layer, l, dir, seqLen, batch);
-                pass.ForwardSteps(layer, l, dir, seqLen, batch);
+                for (int l = 0; l < cfg.NumLayers; l++)
+                {
+                    for (int dir = 0; dir < cfg.NumDirections; dir++)
+                    {
+                        pass.Project(model, l, dir, seqLen, batch);
+                        pass.ForwardSteps(model, l, dir, seqLen, batch);
+                    }
+                }
+            }
+            finally
+            {
+                pass.SetInput(null);
             }
         }
 
@@ -96,18 +108,13 @@ internal static class SequenceRunner
         ws.HasRun = true;
     }
 
+    /// <summary>The backward pass; the caller has checked that the workspace belongs to the model.</summary>
     public static void Backward(
-        RecurrentLayer layer, RecurrentWorkspace ws, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN,
-        RecurrentGradients grads, Span<float> gradInput, Span<float> gradH0, Span<float> gradC0)
+        SequenceModel model, WorkspaceBuffers ws, SequencePass pass, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN,
+        ReadOnlySpan<float> gradCN, IParameterGradients grads, Span<float> gradInput, Span<float> gradH0, Span<float> gradC0)
     {
-        ArgumentNullException.ThrowIfNull(ws);
         ArgumentNullException.ThrowIfNull(grads);
-        var cfg = layer.Config;
-        if (!ReferenceEquals(ws.Layer, layer))
-        {
-            throw new ArgumentException("the workspace was created by another layer", nameof(ws));
-        }
-
+        var cfg = model.Config;
         if (!ws.Training)
         {
             throw new InvalidOperationException("backward needs a training workspace: CreateWorkspace(maxSeqLen, maxBatch, training: true)");
@@ -124,9 +131,9 @@ internal static class SequenceRunner
         }
 
         int seqLen = ws.SeqLen, batch = ws.Batch;
-        int rows = seqLen * batch, h = cfg.HiddenSize, d = cfg.NumDirections, dh = cfg.OutputSize, gh = cfg.GateCount * h;
+        int rows = seqLen * batch, h = cfg.HiddenSize, d = cfg.NumDirections, dh = cfg.OutputSize, gh = model.Cell.GateCount * h;
         int states = cfg.NumLayers * d * batch * h;
-        bool lstm = cfg.Cell == CellKind.Lstm, gru = cfg.Cell == CellKind.Gru;
+        bool hasC = model.Cell.HasCellState;
         Need(gradOutput.Length, (long)rows * dh, nameof(gradOutput));
         Optional(gradHN.Length, states, nameof(gradHN));
         CellState(cfg, gradCN.Length, states, nameof(gradCN));
@@ -134,7 +141,7 @@ internal static class SequenceRunner
         Optional(gradH0.Length, states, nameof(gradH0));
         CellState(cfg, gradC0.Length, states, nameof(gradC0));
 
-        var variant = layer.Variant;
+        var variant = model.Variant;
         var dOut = ws.OutputGradientSource(cfg.NumLayers - 1, rows * dh);
         if (cfg.BatchFirst)
         {
@@ -146,12 +153,11 @@ internal static class SequenceRunner
         }
 
         CopyOrClear(gradHN, ws.GradHN(states));
-        if (lstm)
+        if (hasC)
         {
             CopyOrClear(gradCN, ws.GradCN(states));
         }
 
-        var pass = ws.Pass;
         for (int l = cfg.NumLayers - 1; l >= 0; l--)
         {
             int inSize = cfg.LayerInputSize(l);
@@ -159,23 +165,18 @@ internal static class SequenceRunner
             bool needInputGrad = l > 0 || !gradInput.IsEmpty;
             for (int dir = 0; dir < d; dir++)
             {
-                pass.BackwardSteps(layer, l, dir, seqLen, batch);
+                pass.BackwardSteps(model, l, dir, seqLen, batch);
 
-                // Weight gradients as GEMMs over all T·B steps: dW_ih += dGiᵀ·X, dW_hh += dGhᵀ·H_prev, db += Σ rows.
-                int slot = (l * d) + dir;
+                // Weight gradients as GEMMs over all T·B steps: dW_ih += dGiᵀ·X, db_ih += Σ rows; the cell forms the
+                // hidden side (what W_hh multiplied is the cell's business).
                 var dGi = ws.GradGi(rows * gh);
-                var dGh = gru ? ws.GradGh(rows * gh) : dGi;
                 Gemm.MultiplyTransposedA(dGi, layerIn, rows, gh, inSize, grads[l, dir, ParameterKind.WeightIh], accumulate: true, variant);
-                Gemm.MultiplyTransposedA(dGh, ws.HPrev(slot, rows * h), rows, gh, h, grads[l, dir, ParameterKind.WeightHh], accumulate: true, variant);
-                if (cfg.Bias)
-                {
-                    SumRows(dGi, rows, gh, grads[l, dir, ParameterKind.BiasIh]);
-                    SumRows(dGh, rows, gh, grads[l, dir, ParameterKind.BiasHh]);
-                }
+                HiddenGradients.SumRows(dGi, rows, gh, grads[l, dir, ParameterKind.BiasIh]);
+                model.Loops.HiddenWeightGradients(pass, grads[l, dir, ParameterKind.WeightHh], grads[l, dir, ParameterKind.BiasHh]);
 
                 if (needInputGrad)
                 {
-                    pass.InputGradient(layer, l, dir, seqLen, batch);
+                    pass.InputGradient(model, l, dir, seqLen, batch);
                 }
             }
         }
@@ -209,7 +210,7 @@ internal static class SequenceRunner
         a.Cell == b.Cell && a.InputSize == b.InputSize && a.HiddenSize == b.HiddenSize && a.NumLayers == b.NumLayers &&
         a.Bias == b.Bias && a.Bidirectional == b.Bidirectional && a.LinearBeforeReset == b.LinearBeforeReset;
 
-    private static void SetLengths(RecurrentWorkspace ws, ReadOnlySpan<int> lengths, int seqLen, int batch)
+    private static void SetLengths(WorkspaceBuffers ws, ReadOnlySpan<int> lengths, int seqLen, int batch)
     {
         if (!lengths.IsEmpty)
         {
@@ -246,7 +247,7 @@ internal static class SequenceRunner
         ws.HasLengths = !full;
     }
 
-    private static void ZeroPadding(RecurrentWorkspace ws, Span<float> x, int seqLen, int features)
+    private static void ZeroPadding(WorkspaceBuffers ws, Span<float> x, int seqLen, int features)
     {
         var lengths = ws.Lengths;
         int batch = lengths.Length;
@@ -268,14 +269,6 @@ internal static class SequenceRunner
         else
         {
             src.CopyTo(dst);
-        }
-    }
-
-    private static void SumRows(ReadOnlySpan<float> m, int rows, int cols, Span<float> acc)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            TensorPrimitives.Add(acc, m.Slice(r * cols, cols), acc);
         }
     }
 
@@ -309,7 +302,7 @@ internal static class SequenceRunner
 
     private static void CellState(RecurrentConfig cfg, int actual, long expected, string name)
     {
-        if (actual != 0 && cfg.Cell != CellKind.Lstm)
+        if (actual != 0 && !cfg.Cell.HasCellState())
         {
             throw new ArgumentException($"{name}: only an LSTM has a cell state, this is {cfg.Cell.Name()}", name);
         }

@@ -39,6 +39,9 @@ internal sealed class WorkerPool : IDisposable
     /// <summary>Managed bytes the worker threads allocated inside work parts so far (for allocation tests).</summary>
     public long WorkerAllocatedBytes => Interlocked.Read(ref _workerAllocatedBytes);
 
+    /// <summary>How many <see cref="Run"/> calls handed parts to worker threads (for tests that must see work split).</summary>
+    public long SplitRuns { get; private set; }
+
     /// <summary>The number of threads, the caller's included.</summary>
     public int Threads { get; }
 
@@ -57,6 +60,7 @@ internal sealed class WorkerPool : IDisposable
         }
 
         parts = Math.Min(parts, Threads);
+        SplitRuns++;
         _work = work;
         _parts = parts;
         _error = null;

@@ -1,4 +1,4 @@
-using RecurrentCore.Memory;
+using RecurrentCore.Layers;
 
 namespace RecurrentCore.Training;
 

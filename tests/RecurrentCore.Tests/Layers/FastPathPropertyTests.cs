@@ -22,7 +22,7 @@ public class FastPathPropertyTests
         var data = new TheoryData<KernelVariant, int>();
         foreach (var v in KernelCatalog.Supported)
         {
-            for (int seed = 0; seed < 24; seed++)
+            for (int seed = 0; seed < 25; seed++)
             {
                 data.Add(v, seed);
             }
@@ -36,16 +36,17 @@ public class FastPathPropertyTests
     public void Forward_and_backward_match_the_reference(KernelVariant variant, int seed)
     {
         var rng = new Random(1000 + seed);
-        var cells = new[] { CellKind.Lstm, CellKind.Gru, CellKind.RnnTanh, CellKind.RnnRelu };
+        // The fifth "cell" is the GRU that resets before W_hn (ONNX linear_before_reset = 0).
+        var cells = new[] { CellKind.Lstm, CellKind.Gru, CellKind.RnnTanh, CellKind.RnnRelu, CellKind.Gru };
         int[] sizes = [1, 3, 5, 8, 13, 17, 33];
         var cfg = new RecurrentConfig(
-            cells[seed % 4],
+            cells[seed % 5],
             sizes[rng.Next(sizes.Length)],
             sizes[rng.Next(sizes.Length)],
             numLayers: 1 + rng.Next(3),
             bias: rng.Next(4) != 0,
             batchFirst: rng.Next(2) == 0,
-            bidirectional: rng.Next(2) == 0);
+            bidirectional: rng.Next(2) == 0) { LinearBeforeReset = seed % 5 != 4 };
         int seqLen = 1 + rng.Next(9), batch = 1 + rng.Next(5);
         bool lengths = rng.Next(2) == 0, initial = rng.Next(2) == 0;
         var p = Parameters(cfg, rng, 1.0 / Math.Sqrt(cfg.HiddenSize) * 1.5);
@@ -102,15 +103,17 @@ public class FastPathPropertyTests
 [Trait("Category", "Kernels")]
 public class FastPathLargeHiddenOneRowTests
 {
-    public static TheoryData<KernelVariant, CellKind> Cases()
+    public static TheoryData<KernelVariant, CellKind, bool> Cases()
     {
-        var data = new TheoryData<KernelVariant, CellKind>();
+        var data = new TheoryData<KernelVariant, CellKind, bool>();
         foreach (var v in KernelCatalog.Supported)
         {
             foreach (var cell in new[] { CellKind.Lstm, CellKind.Gru, CellKind.RnnTanh })
             {
-                data.Add(v, cell);
+                data.Add(v, cell, true);
             }
+
+            data.Add(v, CellKind.Gru, false);
         }
 
         return data;
@@ -118,10 +121,10 @@ public class FastPathLargeHiddenOneRowTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void One_row_at_hidden_80_matches_the_reference(KernelVariant variant, CellKind cell)
+    public void One_row_at_hidden_80_matches_the_reference(KernelVariant variant, CellKind cell, bool linearBeforeReset)
     {
         var rng = new Random(80);
-        var cfg = new RecurrentConfig(cell, 24, 80, numLayers: 2);
+        var cfg = new RecurrentConfig(cell, 24, 80, numLayers: 2) { LinearBeforeReset = linearBeforeReset };
         var p = Parameters(cfg, rng, 1.0 / Math.Sqrt(80));
         const int T = 6;
         int states = 2 * 80;

@@ -11,16 +11,20 @@ namespace RecurrentCore.Tests.Layers;
 [Trait("Category", "Kernels")]
 public class StreamingTests
 {
-    public static TheoryData<KernelVariant, CellKind, int> Cases()
+    public static TheoryData<KernelVariant, CellKind, int, bool> Cases()
     {
-        var data = new TheoryData<KernelVariant, CellKind, int>();
+        var data = new TheoryData<KernelVariant, CellKind, int, bool>();
         foreach (var v in KernelCatalog.Supported)
         {
             foreach (var cell in new[] { CellKind.Lstm, CellKind.Gru, CellKind.RnnTanh, CellKind.RnnRelu })
             {
-                data.Add(v, cell, 1);
-                data.Add(v, cell, 3);
+                data.Add(v, cell, 1, true);
+                data.Add(v, cell, 3, true);
             }
+
+            // The GRU that resets before W_hn (ONNX linear_before_reset = 0).
+            data.Add(v, CellKind.Gru, 1, false);
+            data.Add(v, CellKind.Gru, 3, false);
         }
 
         return data;
@@ -28,10 +32,10 @@ public class StreamingTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Steps_carry_state_like_a_sequence_forward(KernelVariant variant, CellKind cell, int batch)
+    public void Steps_carry_state_like_a_sequence_forward(KernelVariant variant, CellKind cell, int batch, bool linearBeforeReset)
     {
         var rng = new Random(17);
-        var cfg = new RecurrentConfig(cell, 6, 13, numLayers: 2);
+        var cfg = new RecurrentConfig(cell, 6, 13, numLayers: 2) { LinearBeforeReset = linearBeforeReset };
         var p = Parameters(cfg, rng, 0.4);
         const int T = 12;
         var x = Round(RandomData.Normal(rng, T * batch * cfg.InputSize));

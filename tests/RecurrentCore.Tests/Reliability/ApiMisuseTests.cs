@@ -1,5 +1,4 @@
 using RecurrentCore.Layers;
-using RecurrentCore.Memory;
 using RecurrentCore.Tests.Reference;
 using Xunit;
 using static RecurrentCore.Tests.Layers.FastPathHarness;

@@ -87,7 +87,7 @@ public class DeterminismTests(ITestOutputHelper log)
         {
             var layer = RecurrentLayer.FromParameters(p, variant);
             var ws = layer.CreateWorkspace(T, B, training: true);
-            float[] Once(RecurrentLayer l, Memory.RecurrentWorkspace w)
+            float[] Once(RecurrentLayer l, RecurrentWorkspace w)
             {
                 var y = new float[T * B * cfg.OutputSize];
                 l.Forward(w, x, T, B, y, lengths: lengths);

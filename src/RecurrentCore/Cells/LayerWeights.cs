@@ -1,0 +1,119 @@
+using RecurrentCore.Kernels;
+
+namespace RecurrentCore.Cells;
+
+/// <summary>
+/// The float32 weights of one layer and direction, laid out for the kernels once when a layer is built: W_ih packed
+/// for the whole-sequence input projection GEMM and kept row-major for dX = dG·W_ih; W_hh (or, for a cell that
+/// <see cref="ICell.SplitsHiddenWeights"/>, its [W_hr; W_hz] and W_hn blocks) row-major, transposed and packed for the
+/// per-step products; the biases folded as the cell allows (<see cref="ICell.FoldBias"/>).
+/// </summary>
+internal sealed class LayerWeights
+{
+    private readonly CellType _cell;
+
+    public LayerWeights(CellType cell, int inputSize, int hiddenSize, float[] weightIh, float[] weightHh, float[]? biasIh, float[]? biasHh, KernelVariant variant)
+    {
+        _cell = cell;
+        int gh = cell.GateCount * hiddenSize;
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        GateRows = gh;
+        WeightIh = weightIh;
+        WeightHh = weightHh;
+        BiasIh = biasIh;
+        BiasHh = biasHh;
+        bool column = hiddenSize < RecurrentProducts.ColumnGemvBelowHidden;
+        if (cell.SplitsHiddenWeights)
+        {
+            Ih = new WeightMatrix(weightIh, 0, gh, inputSize, column ? null : [], 0, variant);
+            HiddenRz = new WeightMatrix(weightHh, 0, 2 * hiddenSize, hiddenSize, null, 0, variant);
+            HiddenN = new WeightMatrix(weightHh, 2 * hiddenSize * hiddenSize, hiddenSize, hiddenSize, null, 0, variant);
+            Hidden = HiddenRz;
+        }
+        else if (column && cell.RecurrentFirst)
+        {
+            // [W_ihᵀ; W_hhᵀ] stacked, so a one-row step is one column-blocked GEMV over [x; h].
+            FusedTransposed = new float[(inputSize + hiddenSize) * gh];
+            Ih = new WeightMatrix(weightIh, 0, gh, inputSize, FusedTransposed, 0, variant);
+            Hidden = new WeightMatrix(weightHh, 0, gh, hiddenSize, FusedTransposed, inputSize * gh, variant);
+        }
+        else
+        {
+            Ih = new WeightMatrix(weightIh, 0, gh, inputSize, column ? null : [], 0, variant);
+            Hidden = new WeightMatrix(weightHh, 0, gh, hiddenSize, null, 0, variant);
+        }
+
+        HiddenN ??= Hidden;
+        ProjectionBias = biasIh is null ? [] : new float[gh];
+        GateBiasHh = biasHh is not null && cell.KeepsGateBias ? biasHh : [];
+        FoldBias();
+    }
+
+    public int InputSize { get; }
+
+    public int HiddenSize { get; }
+
+    /// <summary>G·H, the rows of both weight matrices.</summary>
+    public int GateRows { get; }
+
+    /// <summary>(G·H, In) row-major, PyTorch layout.</summary>
+    public float[] WeightIh { get; }
+
+    /// <summary>(G·H, H) row-major, PyTorch layout.</summary>
+    public float[] WeightHh { get; }
+
+    public float[]? BiasIh { get; }
+
+    public float[]? BiasHh { get; }
+
+    /// <summary>W_ih: packed for the projection GEMM; transposed too when one-row steps run column-blocked.</summary>
+    public WeightMatrix Ih { get; }
+
+    public PackedMatrix PackedIh => Ih.Packed;
+
+    /// <summary>W_hh for the per-step products ([W_hr; W_hz] for a cell that splits it).</summary>
+    public WeightMatrix Hidden { get; }
+
+    /// <summary>[W_hr; W_hz] (2H × H), for a cell that splits W_hh; else <see cref="Hidden"/>.</summary>
+    public WeightMatrix? HiddenRz { get; }
+
+    /// <summary>W_hn (H × H), for a cell that splits W_hh; else <see cref="Hidden"/>.</summary>
+    public WeightMatrix HiddenN { get; }
+
+    /// <summary>
+    /// [W_ihᵀ; W_hhᵀ] ((In + H) × G·H) when a one-row step may fuse the two products (small H, a RecurrentFirst cell);
+    /// else null.
+    /// </summary>
+    public float[]? FusedTransposed { get; }
+
+    /// <summary>Added by the input projection: what the cell folds of b_ih + b_hh, or empty.</summary>
+    public float[] ProjectionBias { get; }
+
+    /// <summary>b_hh for a cell that keeps it for the gate kernel; empty otherwise.</summary>
+    public float[] GateBiasHh { get; }
+
+    /// <summary>
+    /// Re-derives the transposed, packed and folded copies after the row-major weights or biases were changed in place
+    /// (training); allocates nothing.
+    /// </summary>
+    public void Refresh()
+    {
+        Ih.Refresh();
+        Hidden.Refresh();
+        if (HiddenRz is not null)
+        {
+            HiddenN.Refresh();
+        }
+
+        FoldBias();
+    }
+
+    private void FoldBias()
+    {
+        if (BiasIh is not null && BiasHh is not null)
+        {
+            _cell.FoldBias(BiasIh, BiasHh, ProjectionBias);
+        }
+    }
+}

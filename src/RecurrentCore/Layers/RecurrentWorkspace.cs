@@ -1,0 +1,96 @@
+using RecurrentCore.Memory;
+using RecurrentCore.Sequence;
+using RecurrentCore.Threading;
+
+namespace RecurrentCore.Layers;
+
+/// <summary>
+/// Everything a <see cref="RecurrentLayer"/> needs to run a sequence of up to <see cref="MaxSeqLen"/> steps for up
+/// to <see cref="MaxBatch"/> rows: one float block, sized once from the shapes and sliced into named views. Forward
+/// and backward in a workspace allocate nothing; running past its size is an error, and growing it is the explicit
+/// <see cref="EnsureCapacity"/>. A training workspace also keeps what backward needs (the last forward's gates,
+/// states and inputs). Not thread-safe: one workspace per concurrent caller.
+/// </summary>
+public sealed class RecurrentWorkspace : IDisposable
+{
+    internal RecurrentWorkspace(RecurrentLayer layer, int maxSeqLen, int maxBatch, bool training, int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        Layer = layer;
+        Threads = threads;
+        Buffers = new WorkspaceBuffers(layer.Config, layer.Model.Cell, training, maxSeqLen, maxBatch);
+        Pool = threads > 1 ? new WorkerPool(threads) : null;
+        Pass = new SequencePass(Buffers, Pool, threads);
+    }
+
+    /// <summary>
+    /// Threads a call may use (the caller's included): batch rows are split among them, and the input projection and
+    /// input gradient by rows; every row is computed the same way whatever the count, so results are bitwise identical.
+    /// </summary>
+    public int Threads { get; }
+
+    /// <summary>The layer this workspace was sized for.</summary>
+    public RecurrentLayer Layer { get; }
+
+    /// <summary>Whether forward keeps what backward needs.</summary>
+    public bool Training => Buffers.Training;
+
+    /// <summary>The longest sequence this workspace holds.</summary>
+    public int MaxSeqLen => Buffers.MaxSeqLen;
+
+    /// <summary>The largest batch this workspace holds.</summary>
+    public int MaxBatch => Buffers.MaxBatch;
+
+    /// <summary>The size of the block in bytes.</summary>
+    public long SizeInBytes => Buffers.SizeInBytes;
+
+    internal WorkspaceBuffers Buffers { get; }
+
+    internal WorkerPool? Pool { get; }
+
+    internal SequencePass Pass { get; }
+
+    internal int SeqLen => Buffers.SeqLen;
+
+    internal int Batch => Buffers.Batch;
+
+    internal bool HasRun => Buffers.HasRun;
+
+    internal Span<float> LayerOut(int layer, int count) => Buffers.LayerOut(layer, count);
+
+    /// <summary>Stops the worker threads of a multi-threaded workspace; a single-threaded one holds none. Either way,
+    /// a later Forward or Backward with it throws <see cref="ObjectDisposedException"/>, whatever the call's size.</summary>
+    public void Dispose()
+    {
+        IsDisposed = true;
+        Pool?.Dispose();
+    }
+
+    internal bool IsDisposed { get; private set; }
+
+    /// <summary>Grows the workspace (one new allocation) when it is smaller than the given shapes; a no-op otherwise.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is below 1, or the block would exceed one array's capacity.</exception>
+    public void EnsureCapacity(int maxSeqLen, int maxBatch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSeqLen, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        if (maxSeqLen > MaxSeqLen || maxBatch > MaxBatch)
+        {
+            Buffers.Allocate(Math.Max(maxSeqLen, MaxSeqLen), Math.Max(maxBatch, MaxBatch));
+        }
+    }
+
+    internal void Require(RecurrentLayer layer, int seqLen, int batch)
+    {
+        if (!ReferenceEquals(layer, Layer))
+        {
+            throw new ArgumentException("the workspace was created by another layer; create one with this layer's CreateWorkspace");
+        }
+
+        if (seqLen > MaxSeqLen || batch > MaxBatch)
+        {
+            throw new ArgumentException(
+                $"the workspace holds T <= {MaxSeqLen} and B <= {MaxBatch}, this call needs T = {seqLen}, B = {batch}; call EnsureCapacity first");
+        }
+    }
+}
