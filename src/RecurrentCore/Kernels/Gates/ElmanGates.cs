@@ -5,7 +5,7 @@ using RecurrentCore.Kernels.Simd;
 namespace RecurrentCore.Kernels.Gates;
 
 /// <summary>The nonlinearity of an Elman RNN cell, as PyTorch's <c>nonlinearity</c> argument.</summary>
-public enum RnnNonlinearity
+internal enum RnnNonlinearity
 {
     /// <summary><c>h = tanh(a)</c>.</summary>
     Tanh,
@@ -19,7 +19,7 @@ public enum RnnNonlinearity
 /// backward <c>da = dh⊙(1 − h²)</c> for tanh, <c>da = dh⊙[h &gt; 0]</c> for relu (zero at exactly 0, as PyTorch).
 /// One pass, no allocation; batch overloads take B rows with a row stride per buffer.
 /// </summary>
-public static unsafe class ElmanGates
+internal static unsafe class ElmanGates
 {
     /// <summary>Elman forward for one row.</summary>
     /// <param name="hiddenSize">H.</param>

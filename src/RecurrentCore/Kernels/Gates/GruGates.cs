@@ -16,7 +16,7 @@ namespace RecurrentCore.Kernels.Gates;
 /// </list>
 /// One pass, no allocation; batch overloads take B rows with a row stride per buffer; optional buffers are empty when absent.
 /// </summary>
-public static unsafe class GruGates
+internal static unsafe class GruGates
 {
     /// <summary>GRU forward gates for one row.</summary>
     /// <param name="hiddenSize">H.</param>

@@ -21,7 +21,7 @@ namespace RecurrentCore.Kernels.Gates;
 /// <c>dG = [da_r | da_z | da_n]</c> serves both <c>W_ih</c> and <c>W_hh</c> (whose n rows see <c>rh</c>).
 /// The gates row holds 3H values <c>[r | z | n]</c>; batch overloads take B rows with a row stride per buffer (biases shared).
 /// </summary>
-public static unsafe class GruResetBeforeGates
+internal static unsafe class GruResetBeforeGates
 {
     /// <summary>Stage 1 of the forward pass: reset and update gates, and the reset hidden state.</summary>
     /// <param name="hiddenSize">H.</param>

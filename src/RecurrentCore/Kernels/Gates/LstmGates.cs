@@ -18,7 +18,7 @@ namespace RecurrentCore.Kernels.Gates;
 /// (<see cref="KernelCatalog.Active"/> when null). The batch overloads take B rows, each buffer with its own row stride
 /// (in elements). Optional buffers are passed empty when absent.
 /// </summary>
-public static unsafe class LstmGates
+internal static unsafe class LstmGates
 {
     /// <summary>LSTM forward gates for one row of hidden size <paramref name="hiddenSize"/>.</summary>
     /// <param name="hiddenSize">H.</param>

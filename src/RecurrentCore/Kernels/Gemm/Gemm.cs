@@ -18,7 +18,7 @@ namespace RecurrentCore.Kernels;
 /// so splitting a product over rows or columns (for threads) gives the same bits. The scalar variant sums one chain
 /// per element without blocks. No call allocates.</para>
 /// </remarks>
-public static class Gemm
+internal static class Gemm
 {
     /// <summary>The reduction block: terms are summed in chains of this length before being added to the output.</summary>
     public const int DepthBlock = 256;

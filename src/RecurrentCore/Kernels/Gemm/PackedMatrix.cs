@@ -11,7 +11,7 @@ namespace RecurrentCore.Kernels;
 /// The micro-kernel thus reads one contiguous, 64-byte-aligned stream per panel. The scalar variant uses panels of one
 /// row, which is the original row-major matrix.
 /// </remarks>
-public sealed class PackedMatrix
+internal sealed class PackedMatrix
 {
     private PackedMatrix(KernelVariant variant, int rows, int columns, int panelWidth, float[] store, int offset)
     {

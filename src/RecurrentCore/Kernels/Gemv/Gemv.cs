@@ -14,7 +14,7 @@ namespace RecurrentCore.Kernels;
 /// <c>y</c> must not overlap <c>w</c> or <c>x</c>. Spans may be longer than needed; only their prefixes are used.
 /// No call allocates.
 /// </remarks>
-public static class Gemv
+internal static class Gemv
 {
     /// <summary>
     /// <c>y[r] = (accumulate ? y[r] : 0) + Σ_c w[r·cols + c]·x[c]</c> for <c>r &lt; rows</c>, using <see cref="KernelCatalog.Active"/>.

@@ -6,7 +6,7 @@ namespace RecurrentCore.Kernels.Operators;
 /// Error bounds against a double reference are in docs/numerics.md; every function is finite and saturates for
 /// ±Inf and propagates NaN.
 /// </summary>
-public static class Activations
+internal static class Activations
 {
     /// <summary><c>y[i] = exp(x[i])</c>. exp(−Inf) = 0, exp(+Inf) = +Inf, overflow gives +Inf.</summary>
     /// <param name="x">The inputs.</param>
