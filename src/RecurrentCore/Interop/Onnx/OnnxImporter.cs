@@ -369,7 +369,7 @@ internal static class OnnxImporter
 
     private static string Dims(IEnumerable<long> dims) => "(" + string.Join(", ", dims) + ")";
 
-    private static OnnxValueDescription Describe(OnnxValueInfoProto v) => new(
+    internal static OnnxValueDescription Describe(OnnxValueInfoProto v) => new(
         v.Name,
         v.ElemType == 0 ? "unknown" : OnnxTensorData.TypeName(v.ElemType),
         v.Dims?.Select(d => d.Value?.ToString(CultureInfo.InvariantCulture) ?? d.Param ?? "?").ToList() ?? []);

@@ -73,6 +73,26 @@ public static class OnnxModel
         ArgumentNullException.ThrowIfNull(sourceName);
         return OnnxImporter.Import(OnnxModelProto.Parse(bytes, sourceName), sourceName);
     }
+
+    /// <summary>
+    /// Loads the whole graph of the .onnx file at <paramref name="path"/> to run it: recurrent nodes with every
+    /// attribute, the shape nodes around them and Linear heads (see <see cref="OnnxSession"/>).
+    /// </summary>
+    /// <exception cref="InteropFormatException">The file is malformed or holds a node that is not supported; the
+    /// one-line message names the file and the node and its op type.</exception>
+    public static OnnxSession Load(string path, OnnxSessionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Load(TensorFileSource.ReadAll(path), path, options);
+    }
+
+    /// <summary>Loads an ONNX model held in memory; see <see cref="Load(string, OnnxSessionOptions?)"/>.</summary>
+    /// <exception cref="InteropFormatException">The model is malformed or holds a node that is not supported.</exception>
+    public static OnnxSession Load(ReadOnlySpan<byte> bytes, string sourceName, OnnxSessionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(sourceName);
+        return new OnnxSession(OnnxModelProto.Parse(bytes, sourceName), sourceName, options ?? new OnnxSessionOptions());
+    }
 }
 
 /// <summary>Options of <see cref="OnnxModel.Export(RecurrentParameters, OnnxExportOptions?)"/>.</summary>
