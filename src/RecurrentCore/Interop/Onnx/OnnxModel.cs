@@ -93,6 +93,18 @@ public static class OnnxModel
         ArgumentNullException.ThrowIfNull(sourceName);
         return new OnnxSession(OnnxModelProto.Parse(bytes, sourceName), sourceName, options ?? new OnnxSessionOptions());
     }
+
+    /// <summary>Reads a serialized TensorProto (the .pb files of ONNX test data sets, test_data_set_N/input_M.pb).</summary>
+    /// <returns>The tensor and its TensorProto.name (empty when unnamed).</returns>
+    /// <exception cref="InteropFormatException">The bytes are malformed, or the tensor is of a type other than float,
+    /// double, float16, int32, int64 or bool, or stored externally.</exception>
+    public static (string Name, OnnxTensor Tensor) ReadTensor(ReadOnlySpan<byte> bytes, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(sourceName);
+        var r = new ProtoReader(bytes, sourceName, "TensorProto");
+        var t = OnnxTensorProto.Parse(ref r);
+        return (t.Name, OnnxGraphOps.FromProto(t, sourceName, t.Name.Length > 0 ? $"tensor '{t.Name}'" : "tensor"));
+    }
 }
 
 /// <summary>Options of <see cref="OnnxModel.Export(RecurrentParameters, OnnxExportOptions?)"/>.</summary>
