@@ -97,6 +97,28 @@ public class OnnxFixtureModelTests
         Assert.Equal("fast", session.RecurrentNodes.Single().Path);
     }
 
+    [Fact]
+    public void Import_refuses_a_head_instead_of_dropping_it()
+    {
+        string path = Path.Combine(Root("onnx_torch"), "lstm_last_step_softmax.onnx");
+        var e = Assert.Throws<InteropFormatException>(() => OnnxModel.Import(path));
+        Assert.Contains("(Gemm) is not part of a recurrent layer stack", e.Message, StringComparison.Ordinal);
+        Assert.Contains("OnnxModel.Load runs the whole graph", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_refuses_an_unsupported_node_naming_it_and_its_op_type()
+    {
+        var c = new OnnxNodeCase { Op = "GRU" };
+        var model = OnnxModelProto.Parse(c.Build().Model, "m");
+        var conv = new OnnxNodeProto { OpType = "Conv", Name = "conv1" };
+        conv.Inputs.AddRange(["Y", "W"]);
+        conv.Outputs.Add("Z");
+        model.Graph!.Nodes.Add(conv);
+        var e = Assert.Throws<InteropFormatException>(() => OnnxModel.Load(model.ToBytes(), "m.onnx"));
+        Assert.StartsWith("m.onnx: node 'conv1' (Conv) is not supported", e.Message, StringComparison.Ordinal);
+    }
+
     private static List<(string Name, OnnxTensor Tensor)> ReadSet(string dir, string kind)
     {
         var files = Directory.GetFiles(Path.Combine(dir, "test_data_set_0"), kind + "_*.pb")
