@@ -17,9 +17,11 @@ internal static class ParityCommands
 
     private static Command Create(string name, string description, bool backward)
     {
-        var cell = new Option<string>("--cell") { Description = "The cell: lstm, gru, rnn-tanh or rnn-relu.", Required = true };
+        var cell = new Option<string?>("--cell") { Description = "The cell: lstm, gru, rnn-tanh or rnn-relu (required unless --model records it)." };
         cell.AcceptOnlyFromAmong("lstm", "gru", "rnn-tanh", "rnn-relu");
-        var weights = new Option<string>("--weights") { Description = "A PyTorch nn.LSTM/nn.GRU/nn.RNN state_dict saved as safetensors.", Required = true };
+        var weights = new Option<string?>("--weights") { Description = "A PyTorch nn.LSTM/nn.GRU/nn.RNN state_dict saved as safetensors." };
+        var model = new Option<string?>("--model") { Description = "A model file in either format, detected by content: a safetensors state_dict (configuration from its metadata) or an ONNX layer stack." };
+        var module = new Option<string?>("--module") { Description = "The module prefix of a whole-model state_dict (e.g. encoder); found when only one holds recurrent parameters." };
         var input = new Option<string>("--input") { Description = "float32 input (T, B, I), or (B, T, I) with --batch-first.", Required = true };
         var h0 = new Option<string?>("--h0") { Description = "float32 initial hidden state (L*D, B, H); zeros when absent." };
         var c0 = new Option<string?>("--c0") { Description = "float32 initial cell state (L*D, B, H), LSTM only; zeros when absent." };
@@ -27,7 +29,7 @@ internal static class ParityCommands
         var batchFirst = new Option<bool>("--batch-first") { Description = "Input and output are (B, T, F) instead of (T, B, F)." };
         var output = new Option<string>("--out") { Description = "Output directory (created when absent).", Required = true };
         var reference = new Option<bool>("--reference") { Description = "Run the scalar double-precision reference path instead of the fast float32 kernels." };
-        var command = new Command(name, description) { cell, weights, input, h0, c0, lengths, batchFirst, output, reference };
+        var command = new Command(name, description) { cell, weights, model, module, input, h0, c0, lengths, batchFirst, output, reference };
 
         Option<string>? gradOutput = null;
         Option<string?>? gradHN = null, gradCN = null;
@@ -43,9 +45,10 @@ internal static class ParityCommands
 
         command.SetAction(parse =>
         {
+            var (cellKind, weightsPath, isModel) = ModelFiles.ModelOptions.Resolve(parse.GetValue(cell), parse.GetValue(weights), parse.GetValue(model));
             var paths = new ParityPaths(
-                CellKinds.Parse(parse.GetValue(cell)!),
-                parse.GetValue(weights)!,
+                cellKind ?? CellKind.Lstm,
+                weightsPath,
                 parse.GetValue(input)!,
                 parse.GetValue(h0),
                 parse.GetValue(c0),
@@ -53,7 +56,12 @@ internal static class ParityCommands
                 parse.GetValue(batchFirst),
                 gradOutput is null ? null : parse.GetValue(gradOutput),
                 gradHN is null ? null : parse.GetValue(gradHN),
-                gradCN is null ? null : parse.GetValue(gradCN));
+                gradCN is null ? null : parse.GetValue(gradCN))
+            {
+                CellFromFile = cellKind is null,
+                IsModel = isModel,
+                Module = parse.GetValue(module),
+            };
             var inputs = ParityInputs.Load(paths);
             var (outputs, grads) = ParityRun.Execute(inputs, parse.GetValue(reference));
             string dir = parse.GetValue(output)!;

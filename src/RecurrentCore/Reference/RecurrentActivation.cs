@@ -95,6 +95,7 @@ public readonly record struct RecurrentActivation(ActivationFunction Function, d
     public override string ToString()
     {
         var (a, b) = Parameters(Function);
-        return a && b ? $"{Function}({Alpha:R}, {Beta:R})" : a ? $"{Function}({Alpha:R})" : Function.ToString();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return a && b ? string.Create(inv, $"{Function}({Alpha:R}, {Beta:R})") : a ? string.Create(inv, $"{Function}({Alpha:R})") : Function.ToString();
     }
 }

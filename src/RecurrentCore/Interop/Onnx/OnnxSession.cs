@@ -19,6 +19,13 @@ public sealed record OnnxSessionOptions
     public KernelVariant? Variant { get; init; }
 }
 
+/// <summary>One node of a loaded graph.</summary>
+/// <param name="Name">NodeProto.name (may be empty).</param>
+/// <param name="OpType">The op type.</param>
+/// <param name="Inputs">Input value names ("" for an absent optional input).</param>
+/// <param name="Outputs">Output value names.</param>
+public sealed record OnnxNodeSummary(string Name, string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs);
+
 /// <summary>One recurrent node of a loaded graph and the path it runs on.</summary>
 /// <param name="Name">NodeProto.name, or "#index" when empty.</param>
 /// <param name="OpType">RNN, LSTM or GRU.</param>
@@ -106,6 +113,11 @@ public sealed class OnnxSession
         }
 
         RecurrentNodes = recurrent;
+        Nodes = [.. g.Nodes.Select(n => new OnnxNodeSummary(n.Name, n.OpType, [.. n.Inputs], [.. n.Outputs]))];
+        Initializers = [.. g.Initializers.Select(t => (t.Name, _static.TryGetValue(t.Name, out var v) ? v : _defaults[t.Name]))];
+        IrVersion = model.IrVersion;
+        Opset = _opset;
+        ProducerName = model.ProducerName;
         var known = new HashSet<string>(_static.Keys.Concat(_defaults.Keys).Concat(inputNames).Concat(_nodes.SelectMany(n => n.Node.Outputs)), StringComparer.Ordinal);
         foreach (string o in _outputs.Where(o => !known.Contains(o)))
         {
@@ -118,6 +130,21 @@ public sealed class OnnxSession
 
     /// <summary>Graph outputs, in order.</summary>
     public IReadOnlyList<OnnxValueDescription> Outputs { get; }
+
+    /// <summary>Every node, in graph order.</summary>
+    public IReadOnlyList<OnnxNodeSummary> Nodes { get; }
+
+    /// <summary>The initializers with their values.</summary>
+    public IReadOnlyList<(string Name, OnnxTensor Value)> Initializers { get; }
+
+    /// <summary>ModelProto.ir_version.</summary>
+    public long IrVersion { get; }
+
+    /// <summary>The default-domain opset.</summary>
+    public long Opset { get; }
+
+    /// <summary>ModelProto.producer_name.</summary>
+    public string ProducerName { get; }
 
     /// <summary>The recurrent nodes in graph order, with their attributes and the path each runs on.</summary>
     public IReadOnlyList<OnnxSessionNode> RecurrentNodes { get; }
