@@ -30,6 +30,9 @@ public static class OnnxModel
 
         /// <summary>Graph output (LSTM): (L·D, B, H).</summary>
         public const string CN = "c_n";
+
+        /// <summary>Graph output of <see cref="OnnxExportOptions.Head"/>.</summary>
+        public const string Head = "head";
     }
 
     /// <summary>
@@ -121,7 +124,47 @@ public sealed record OnnxExportOptions
 
     /// <summary>ModelProto.producer_name.</summary>
     public string ProducerName { get; init; } = "RecurrentCore";
+
+    /// <summary>An optional Linear head written after the layer stack, with its own graph output <c>head</c>.</summary>
+    public OnnxLinearHead? Head { get; init; }
 }
+
+/// <summary>What a Linear head reads.</summary>
+public enum OnnxHeadInput
+{
+    /// <summary>Every step of the last layer's output, (T, B, D·H) or (B, T, D·H): MatMul + Add, output of the same layout with F features.</summary>
+    EveryStep,
+
+    /// <summary>The last layer's final states, directions concatenated (forward first), (B, D·H): Gemm, output (B, F).</summary>
+    FinalState,
+}
+
+/// <summary>The activation after a Linear head.</summary>
+public enum OnnxHeadActivation
+{
+    /// <summary>None.</summary>
+    None,
+
+    /// <summary>Relu.</summary>
+    Relu,
+
+    /// <summary>Tanh.</summary>
+    Tanh,
+
+    /// <summary>Sigmoid.</summary>
+    Sigmoid,
+
+    /// <summary>Softmax over the features (last axis).</summary>
+    Softmax,
+}
+
+/// <summary>A Linear head y = act(W x + b) (PyTorch nn.Linear layout) for <see cref="OnnxExportOptions.Head"/>.</summary>
+/// <param name="Weight">(F, D·H) row-major.</param>
+/// <param name="Bias">(F), or null.</param>
+/// <param name="OutputSize">F.</param>
+/// <param name="Input">Every step or the final state.</param>
+/// <param name="Activation">The activation after it.</param>
+public sealed record OnnxLinearHead(double[] Weight, double[]? Bias, int OutputSize, OnnxHeadInput Input = OnnxHeadInput.EveryStep, OnnxHeadActivation Activation = OnnxHeadActivation.None);
 
 /// <summary>The result of <see cref="OnnxModel.Import(string)"/>: the configuration and weights, and how the graph was wired.</summary>
 /// <param name="Parameters">The weights in PyTorch layout; <see cref="RecurrentParameters.Config"/> is the configuration
