@@ -48,7 +48,8 @@ internal static class ModelLoader
         bool onnx = bytes.Length >= 2 && bytes[0] == 0x08 && !(bytes.Length >= 9 && bytes[8] == (byte)'{');
         if (safeTensorsUnlessOnnx ? !onnx : Detect(path, bytes) == ModelFormat.SafeTensors)
         {
-            return PyTorchStateDict.ToParameters(SafeTensors.Read(bytes, path), path, cell, batchFirst, module);
+            var sp = PyTorchStateDict.ToParameters(SafeTensors.Read(bytes, path), path, cell, batchFirst, module);
+            return sp.Config.ProjSize == 0 ? sp : throw new CliException($"{path}: an LSTM with proj_size {sp.Config.ProjSize} runs through the API (ReferenceRnn) only; the CLI and the fast path do not take projections yet");
         }
 
         if (module is not null)

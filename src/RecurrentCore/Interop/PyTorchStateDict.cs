@@ -53,8 +53,20 @@ public static partial class PyTorchStateDict
             throw new InteropFormatException($"{sourceName}: tensor '{bad.Item1}' has shape {ShapeText(bad.Item2.Shape)}, expected a matrix");
         }
 
-        int hidden = whh.Shape[1];
         int gates = cell.GateCount();
+        int hidden = whh.Shape[1], proj = 0;
+        if (byName.TryGetValue("weight_hr_l0", out var whr))
+        {
+            // LSTM proj_size: weight_hr (P, H), weight_hh (4H, P).
+            if (cell != CellKind.Lstm || whr.Shape.Count != 2 || whr.Shape[0] < 1 || whr.Shape[1] <= whr.Shape[0] || whr.Shape[0] != whh.Shape[1])
+            {
+                throw new InteropFormatException($"{sourceName}: tensor 'weight_hr_l0' has shape {ShapeText(whr.Shape)}; a projection needs an LSTM, weight_hr (P, H) with P < H and weight_hh (4H, P)");
+            }
+
+            proj = whr.Shape[0];
+            hidden = whr.Shape[1];
+        }
+
         if (hidden < 1 || whh.Shape[0] != gates * hidden)
         {
             throw new InteropFormatException(
@@ -66,7 +78,7 @@ public static partial class PyTorchStateDict
             throw new InteropFormatException($"{sourceName}: tensor 'weight_ih_l0' has shape {ShapeText(wih.Shape)}: input size must be at least 1");
         }
 
-        var config = new RecurrentConfig(cell, wih.Shape[1], hidden, layers, anyBias, batchFirst, reverse);
+        var config = new RecurrentConfig(cell, wih.Shape[1], hidden, layers, anyBias, batchFirst, reverse) { ProjSize = proj };
         // Every expected tensor present with its shape; nothing else present.
         int expectedCount = 0;
         foreach (var (name, shape, _, _, _) in RecurrentParameters.Layout(config))
@@ -151,7 +163,7 @@ public static partial class PyTorchStateDict
         /// <summary>1 or 2.</summary>
         public const string NumDirections = "recurrent.num_directions";
 
-        /// <summary>LSTM projection size; "0" (no projection: the only value this library runs).</summary>
+        /// <summary>LSTM projection size P; "0" for none.</summary>
         public const string ProjSize = "recurrent.proj_size";
 
         /// <summary>I.</summary>
@@ -178,7 +190,7 @@ public static partial class PyTorchStateDict
             [MetadataKeys.BatchFirst] = B(config.BatchFirst),
             [MetadataKeys.NumLayers] = config.NumLayers.ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.NumDirections] = config.NumDirections.ToString(CultureInfo.InvariantCulture),
-            [MetadataKeys.ProjSize] = "0",
+            [MetadataKeys.ProjSize] = config.ProjSize.ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.InputSize] = config.InputSize.ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.HiddenSize] = config.HiddenSize.ToString(CultureInfo.InvariantCulture),
             [MetadataKeys.Bias] = B(config.Bias),
@@ -253,11 +265,6 @@ public static partial class PyTorchStateDict
             batchFirst = parsed;
         }
 
-        if (Meta(MetadataKeys.ProjSize) is { } proj && proj != "0")
-        {
-            throw new InteropFormatException($"{sourceName}: metadata '{MetadataKeys.ProjSize}' = {proj}: LSTM projections (proj_size > 0) are not supported");
-        }
-
         var tensors = SelectModule(file.Tensors, module, sourceName);
         var p = ToParameters(cell.Value, tensors, sourceName, batchFirst ?? false);
         var cfg = p.Config;
@@ -274,6 +281,7 @@ public static partial class PyTorchStateDict
             (MetadataKeys.InputSize, cfg.InputSize.ToString(CultureInfo.InvariantCulture)),
             (MetadataKeys.HiddenSize, cfg.HiddenSize.ToString(CultureInfo.InvariantCulture)),
             (MetadataKeys.Bias, cfg.Bias ? "true" : "false"),
+            (MetadataKeys.ProjSize, cfg.ProjSize.ToString(CultureInfo.InvariantCulture)),
         })
         {
             if (Meta(key) is { } recorded && recorded != actual)
@@ -356,7 +364,7 @@ public static partial class PyTorchStateDict
         return byName;
     }
 
-    [GeneratedRegex(@"^(?<kind>weight|bias)_(?:ih|hh)_l(?<layer>0|[1-9][0-9]{0,3})(?<rev>_reverse)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<kind>weight|bias)_(?:ih|hh|hr)_l(?<layer>0|[1-9][0-9]{0,3})(?<rev>_reverse)?$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 
     [GeneratedRegex(@"^(?<prefix>(?:.+\.)?)(?:weight|bias)_(?:ih|hh)_l(?:0|[1-9][0-9]{0,3})(?:_reverse)?$", RegexOptions.CultureInvariant)]

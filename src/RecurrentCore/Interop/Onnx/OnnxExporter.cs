@@ -20,6 +20,11 @@ internal static class OnnxExporter
             throw new ArgumentException($"opset {options.Opset} is outside the supported 14..21", nameof(options));
         }
 
+        if (cfg.ProjSize != 0)
+        {
+            throw new ArgumentException($"ONNX's LSTM has no projection (proj_size = {cfg.ProjSize}, weight_hr_l{{k}}); such a model cannot be exported", nameof(p));
+        }
+
         if (!cfg.LinearBeforeReset && cfg.Cell != CellKind.Gru)
         {
             throw new ArgumentException("LinearBeforeReset = false is only defined for GRU", nameof(p));
