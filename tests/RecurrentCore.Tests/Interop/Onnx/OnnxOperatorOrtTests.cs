@@ -110,6 +110,42 @@ public class OnnxOperatorOrtTests
         }
     }
 
+    /// <summary>
+    /// layout = 1, which ONNX Runtime refuses (and onnx's batchwise node tests exercise only at T = 1): the same node
+    /// with batch-major X, Y and states gives the transposes of the layout-0 results, on both paths.
+    /// </summary>
+    [Theory]
+    [InlineData("RNN", "forward")]
+    [InlineData("LSTM", "reverse")]
+    [InlineData("GRU", "bidirectional")]
+    [InlineData("LSTM", "bidirectional")]
+    public void Layout_1_is_the_transpose_of_layout_0(string op, string direction)
+    {
+        InteropFormatException Fail(string m) => new(m);
+        var batchMajor = new OnnxNodeCase { Op = op, Direction = direction, Layout = 1, Lengths = [4, 1, 3], InitialH = "input", InitialC = op == "LSTM" ? "input" : null, Seed = 50 };
+        var (model1, feeds1, _) = batchMajor.Build();
+        var (model0, _, _) = (batchMajor with { Layout = 0 }).Build();
+        var feeds0 = feeds1.ToDictionary(
+            f => f.Key,
+            f => f.Key switch
+            {
+                "X" or "initial_h" or "initial_c" => OnnxGraphOps.Transpose(f.Value, [1, 0, 2], Fail),
+                _ => f.Value,
+            });
+        foreach (bool fastPath in new[] { false, true })
+        {
+            var options = new OnnxSessionOptions { FastPath = fastPath };
+            var y1 = OnnxModel.Load(model1, "layout1", options).Run(feeds1);
+            var y0 = OnnxModel.Load(model0, "layout0", options).Run(feeds0);
+            Assert.Equal(y0["Y"].Shape.Length, y1["Y"].Shape.Length);
+            Close.Assert("Y", OnnxGraphOps.Transpose(y0["Y"], [2, 0, 1, 3], Fail).Data, y1["Y"].Data, 1e-12);
+            foreach (string state in op == "LSTM" ? new[] { "Y_h", "Y_c" } : ["Y_h"])
+            {
+                Close.Assert(state, OnnxGraphOps.Transpose(y0[state], [1, 0, 2], Fail).Data, y1[state].Data, 1e-12);
+            }
+        }
+    }
+
     /// <summary>The features the fast path implements run there; the rest fall back to the reference, saying why.</summary>
     [Theory]
     [InlineData("LSTM bidirectional", "fast")]
