@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using RecurrentCore.Cli.Bench;
 using RecurrentCore.Cli.Demo;
+using RecurrentCore.Cli.ModelFiles;
 using RecurrentCore.Cli.Parity;
 using RecurrentCore.Cli.Training;
 
@@ -33,6 +34,8 @@ public static class RecurrentCli
             GenerateCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),
+            ConvertCommand.Create(),
+            InspectCommand.Create(),
         };
         var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         try

@@ -55,14 +55,24 @@ public sealed record RecurrentConfig
     /// </summary>
     public bool LinearBeforeReset { get; init; } = true;
 
+    /// <summary>
+    /// LSTM only: PyTorch's proj_size P. When positive, h' = W_hr (o⊙tanh c') has P features (0 &lt; P &lt; H):
+    /// weight_hh is (4H, P), h0 / h_n are (L·D, B, P), outputs D·P, and each layer-direction has weight_hr (P, H).
+    /// 0 (the default) means no projection. Runs on the reference path only (fast path and training pending).
+    /// </summary>
+    public int ProjSize { get; init; }
+
+    /// <summary>Features of the hidden state h passed between steps and layers: <see cref="ProjSize"/> when positive, else H.</summary>
+    public int StateSize => ProjSize > 0 ? ProjSize : HiddenSize;
+
     /// <summary>Directions per layer (D): 2 when bidirectional, else 1.</summary>
     public int NumDirections => Bidirectional ? 2 : 1;
 
     /// <summary>Gate blocks per weight matrix (G): 4 for LSTM, 3 for GRU, 1 for RNN.</summary>
     public int GateCount => Cell.GateCount();
 
-    /// <summary>Features of the output (D·H).</summary>
-    public int OutputSize => NumDirections * HiddenSize;
+    /// <summary>Features of the output (D·H, or D·P with a projection).</summary>
+    public int OutputSize => NumDirections * StateSize;
 
     /// <summary>Input features of layer <paramref name="layer"/>: I for layer 0, D·H above it.</summary>
     public int LayerInputSize(int layer) => layer == 0 ? InputSize : OutputSize;

@@ -14,6 +14,9 @@ public enum ParameterKind
 
     /// <summary>bias_hh: (G·H).</summary>
     BiasHh,
+
+    /// <summary>weight_hr: (P, H), the LSTM projection; exists only when <see cref="RecurrentConfig.ProjSize"/> is positive.</summary>
+    WeightHr,
 }
 
 /// <summary>
@@ -24,15 +27,21 @@ public enum ParameterKind
 /// </summary>
 public sealed class RecurrentParameters
 {
-    private readonly double[][] _tensors; // [slot * 4 + kind]; biases are empty when Config.Bias is false
+    private const int KindCount = 5;
+    private readonly double[][] _tensors; // [slot * 5 + kind]; biases are empty when Config.Bias is false, weight_hr without a projection
 
     /// <summary>Creates zero-filled parameters for <paramref name="config"/>.</summary>
     public RecurrentParameters(RecurrentConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
+        if (config.ProjSize != 0 && (config.Cell != CellKind.Lstm || config.ProjSize < 0 || config.ProjSize >= config.HiddenSize))
+        {
+            throw new ArgumentException($"proj_size {config.ProjSize} needs an LSTM and 0 < proj_size < hidden_size ({config.HiddenSize})", nameof(config));
+        }
+
         Config = config;
         int slots = config.NumLayers * config.NumDirections;
-        _tensors = new double[slots * 4][];
+        _tensors = new double[slots * KindCount][];
         for (int layer = 0; layer < config.NumLayers; layer++)
         {
             for (int dir = 0; dir < config.NumDirections; dir++)
@@ -42,6 +51,8 @@ public sealed class RecurrentParameters
                     var shape = Shape(layer, kind);
                     _tensors[Index(layer, dir, kind)] = new double[shape.Length == 2 ? shape[0] * shape[1] : (config.Bias ? shape[0] : 0)];
                 }
+
+                _tensors[Index(layer, dir, ParameterKind.WeightHr)] = new double[config.ProjSize * config.HiddenSize];
             }
         }
     }
@@ -61,6 +72,7 @@ public sealed class RecurrentParameters
             ParameterKind.WeightHh => "weight_hh",
             ParameterKind.BiasIh => "bias_ih",
             ParameterKind.BiasHh => "bias_hh",
+            ParameterKind.WeightHr => "weight_hr",
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         return direction == 0 ? $"{stem}_l{layer}" : $"{stem}_l{layer}_reverse";
@@ -77,7 +89,8 @@ public sealed class RecurrentParameters
         return kind switch
         {
             ParameterKind.WeightIh => [gh, config.LayerInputSize(layer)],
-            ParameterKind.WeightHh => [gh, config.HiddenSize],
+            ParameterKind.WeightHh => [gh, config.StateSize],
+            ParameterKind.WeightHr => [config.ProjSize, config.HiddenSize],
             ParameterKind.BiasIh or ParameterKind.BiasHh => [gh],
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
@@ -107,6 +120,11 @@ public sealed class RecurrentParameters
 
                     yield return (Name(layer, dir, kind), Shape(config, layer, kind), layer, dir, kind);
                 }
+
+                if (config.ProjSize > 0)
+                {
+                    yield return (Name(layer, dir, ParameterKind.WeightHr), Shape(config, layer, ParameterKind.WeightHr), layer, dir, ParameterKind.WeightHr);
+                }
             }
         }
     }
@@ -126,6 +144,6 @@ public sealed class RecurrentParameters
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Config.NumLayers);
         ArgumentOutOfRangeException.ThrowIfNegative(direction);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(direction, Config.NumDirections);
-        return ((layer * Config.NumDirections) + direction) * 4 + (int)kind;
+        return ((layer * Config.NumDirections) + direction) * KindCount + (int)kind;
     }
 }

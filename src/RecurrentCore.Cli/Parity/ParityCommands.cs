@@ -17,9 +17,11 @@ internal static class ParityCommands
 
     private static Command Create(string name, string description, bool backward)
     {
-        var cell = new Option<string>("--cell") { Description = "The cell: lstm, gru, rnn-tanh or rnn-relu.", Required = true };
+        var cell = new Option<string?>("--cell") { Description = "The cell: lstm, gru, rnn-tanh or rnn-relu (required unless --model records it)." };
         cell.AcceptOnlyFromAmong("lstm", "gru", "rnn-tanh", "rnn-relu");
-        var weights = new Option<string>("--weights") { Description = "A PyTorch nn.LSTM/nn.GRU/nn.RNN state_dict saved as safetensors.", Required = true };
+        var weights = new Option<string?>("--weights") { Description = "A PyTorch nn.LSTM/nn.GRU/nn.RNN state_dict saved as safetensors." };
+        var model = new Option<string?>("--model") { Description = "A model file in either format, detected by content: a safetensors state_dict (configuration from its metadata) or an ONNX layer stack." };
+        var module = new Option<string?>("--module") { Description = "The module prefix of a whole-model state_dict (e.g. encoder); found when only one holds recurrent parameters." };
         var input = new Option<string>("--input") { Description = "float32 input (T, B, I), or (B, T, I) with --batch-first.", Required = true };
         var h0 = new Option<string?>("--h0") { Description = "float32 initial hidden state (L*D, B, H); zeros when absent." };
         var c0 = new Option<string?>("--c0") { Description = "float32 initial cell state (L*D, B, H), LSTM only; zeros when absent." };
@@ -31,8 +33,19 @@ internal static class ParityCommands
             Required = true,
         };
         var reference = new Option<bool>("--reference") { Description = "Run the scalar double-precision reference path instead of the fast float32 kernels." };
-        var command = new Command(name, description) { cell, weights, input, h0, c0, lengths, batchFirst, output, reference };
-        PathOptions.RequireNonEmpty(weights, input, h0, c0, lengths, output);
+        var command = new Command(name, description) { cell, weights, model, module, input, h0, c0, lengths, batchFirst, output, reference };
+        PathOptions.RequireNonEmpty(weights, model, module, input, h0, c0, lengths, output);
+        // Exactly one weights source, checked by the parser so that it is a usage error (exit 1) like a missing option.
+        command.Validators.Add(result =>
+        {
+            bool hasWeights = result.GetResult(weights) is not null, hasModel = result.GetResult(model) is not null;
+            if (hasWeights == hasModel)
+            {
+                result.AddError(hasWeights
+                    ? "--weights and --model: give either --weights or --model, not both"
+                    : "--weights: required (a safetensors state_dict), or --model FILE (safetensors or ONNX)");
+            }
+        });
 
         Option<string>? gradOutput = null;
         Option<string?>? gradHN = null, gradCN = null;
@@ -49,9 +62,10 @@ internal static class ParityCommands
 
         command.SetAction(parse =>
         {
+            var (cellKind, weightsPath, isModel) = ModelFiles.ModelOptions.Resolve(parse.GetValue(cell), parse.GetValue(weights), parse.GetValue(model));
             var paths = new ParityPaths(
-                CellKinds.Parse(parse.GetValue(cell)!),
-                parse.GetValue(weights)!,
+                cellKind ?? CellKind.Lstm,
+                weightsPath,
                 parse.GetValue(input)!,
                 parse.GetValue(h0),
                 parse.GetValue(c0),
@@ -59,7 +73,12 @@ internal static class ParityCommands
                 parse.GetValue(batchFirst),
                 gradOutput is null ? null : parse.GetValue(gradOutput),
                 gradHN is null ? null : parse.GetValue(gradHN),
-                gradCN is null ? null : parse.GetValue(gradCN));
+                gradCN is null ? null : parse.GetValue(gradCN))
+            {
+                CellFromFile = cellKind is null,
+                IsModel = isModel,
+                Module = parse.GetValue(module),
+            };
             var inputs = ParityInputs.Load(paths);
             var (outputs, grads) = ParityRun.Execute(inputs, parse.GetValue(reference));
             string dir = parse.GetValue(output)!;

@@ -15,7 +15,17 @@ internal sealed record ParityPaths(
     bool BatchFirst = false,
     string? GradOutput = null,
     string? GradHN = null,
-    string? GradCN = null);
+    string? GradCN = null)
+{
+    /// <summary>Whether no --cell was given: <see cref="Cell"/> is a placeholder and the file must record the cell.</summary>
+    public bool CellFromFile { get; init; }
+
+    /// <summary>Whether <see cref="Weights"/> came from --model (either format, configuration from the file).</summary>
+    public bool IsModel { get; init; }
+
+    /// <summary>--module: the module prefix of a whole-model state_dict.</summary>
+    public string? Module { get; init; }
+}
 
 /// <summary>
 /// The loaded and validated inputs of one parity run. Every check names the file and the problem in one line:
@@ -45,8 +55,7 @@ internal sealed class ParityInputs
 
     public static ParityInputs Load(ParityPaths paths)
     {
-        var weights = SafeTensors.ReadFile(paths.Weights);
-        var parameters = PyTorchStateDict.ToParameters(paths.Cell, weights.Tensors, paths.Weights, paths.BatchFirst);
+        var parameters = ModelFiles.ModelLoader.LoadParameters(paths.Weights, paths.CellFromFile ? null : paths.Cell, paths.BatchFirst ? true : null, paths.Module, safeTensorsOnly: !paths.IsModel);
         var cfg = parameters.Config;
 
         var x = Npy.ReadFile(paths.Input);

@@ -53,8 +53,20 @@ public static partial class PyTorchStateDict
             throw new InteropFormatException($"{sourceName}: tensor '{bad.Item1}' has shape {ShapeText(bad.Item2.Shape)}, expected a matrix");
         }
 
-        int hidden = whh.Shape[1];
         int gates = cell.GateCount();
+        int hidden = whh.Shape[1], proj = 0;
+        if (byName.TryGetValue("weight_hr_l0", out var whr))
+        {
+            // LSTM proj_size: weight_hr (P, H), weight_hh (4H, P).
+            if (cell != CellKind.Lstm || whr.Shape.Count != 2 || whr.Shape[0] < 1 || whr.Shape[1] <= whr.Shape[0] || whr.Shape[0] != whh.Shape[1])
+            {
+                throw new InteropFormatException($"{sourceName}: tensor 'weight_hr_l0' has shape {ShapeText(whr.Shape)}; a projection needs an LSTM, weight_hr (P, H) with P < H and weight_hh (4H, P)");
+            }
+
+            proj = whr.Shape[0];
+            hidden = whr.Shape[1];
+        }
+
         if (hidden < 1 || whh.Shape[0] != gates * hidden)
         {
             throw new InteropFormatException(
@@ -66,7 +78,7 @@ public static partial class PyTorchStateDict
             throw new InteropFormatException($"{sourceName}: tensor 'weight_ih_l0' has shape {ShapeText(wih.Shape)}: input size must be at least 1");
         }
 
-        var config = new RecurrentConfig(cell, wih.Shape[1], hidden, layers, anyBias, batchFirst, reverse);
+        var config = new RecurrentConfig(cell, wih.Shape[1], hidden, layers, anyBias, batchFirst, reverse) { ProjSize = proj };
         // Every expected tensor present with its shape; nothing else present.
         int expectedCount = 0;
         foreach (var (name, shape, _, _, _) in RecurrentParameters.Layout(config))
@@ -142,6 +154,206 @@ public static partial class PyTorchStateDict
         return list;
     }
 
+    /// <summary>The safetensors metadata keys our writers record a configuration under.</summary>
+    public static class MetadataKeys
+    {
+        /// <summary>lstm, gru, rnn-tanh or rnn-relu.</summary>
+        public const string Cell = "recurrent.cell";
+
+        /// <summary>"true" or "false".</summary>
+        public const string BatchFirst = "recurrent.batch_first";
+
+        /// <summary>L.</summary>
+        public const string NumLayers = "recurrent.num_layers";
+
+        /// <summary>1 or 2.</summary>
+        public const string NumDirections = "recurrent.num_directions";
+
+        /// <summary>LSTM projection size P; "0" for none.</summary>
+        public const string ProjSize = "recurrent.proj_size";
+
+        /// <summary>I.</summary>
+        public const string InputSize = "recurrent.input_size";
+
+        /// <summary>H.</summary>
+        public const string HiddenSize = "recurrent.hidden_size";
+
+        /// <summary>"true" or "false".</summary>
+        public const string Bias = "recurrent.bias";
+
+        /// <summary>GRU: "true" (PyTorch) or "false" (ONNX linear_before_reset = 0).</summary>
+        public const string LinearBeforeReset = "recurrent.linear_before_reset";
+    }
+
+    /// <summary>The configuration as safetensors metadata (<see cref="MetadataKeys"/>), as our writers store it beside the weights.</summary>
+    public static Dictionary<string, string> ToMetadata(RecurrentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        static string B(bool v) => v ? "true" : "false";
+        var m = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [MetadataKeys.Cell] = config.Cell.Name(),
+            [MetadataKeys.BatchFirst] = B(config.BatchFirst),
+            [MetadataKeys.NumLayers] = config.NumLayers.ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.NumDirections] = config.NumDirections.ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.ProjSize] = config.ProjSize.ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.InputSize] = config.InputSize.ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.HiddenSize] = config.HiddenSize.ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.Bias] = B(config.Bias),
+        };
+        if (config.Cell == CellKind.Gru)
+        {
+            m[MetadataKeys.LinearBeforeReset] = B(config.LinearBeforeReset);
+        }
+
+        return m;
+    }
+
+    /// <summary>Writes <paramref name="parameters"/> as a safetensors state_dict (float32) with its configuration in the metadata.</summary>
+    public static byte[] ToSafeTensors(RecurrentParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return SafeTensors.Write(FromParameters(parameters), ToMetadata(parameters.Config));
+    }
+
+    /// <summary>
+    /// Reads a safetensors state_dict into parameters: the recurrent module is selected by <paramref name="module"/>
+    /// (a name prefix such as <c>encoder</c> or <c>model.rnn</c>), or found when exactly one prefix holds recurrent
+    /// parameters (other tensors, e.g. a head's, are ignored then). The configuration our writers store in the metadata
+    /// (<see cref="MetadataKeys"/>) is honoured: the cell and batch-first come from it when not given, and anything given
+    /// or inferred from the shapes that disagrees with it is refused.
+    /// </summary>
+    /// <param name="file">The file.</param>
+    /// <param name="sourceName">The file name for messages.</param>
+    /// <param name="cell">The cell, or null to take it from the metadata.</param>
+    /// <param name="batchFirst">Batch-first, or null to take it from the metadata (false when absent).</param>
+    /// <param name="module">The module prefix, or null.</param>
+    /// <exception cref="InteropFormatException">The module is ambiguous or absent, the cell is unknown, or the
+    /// metadata disagrees with the request or the tensors; the one-line message says which.</exception>
+    public static RecurrentParameters ToParameters(SafeTensorsFile file, string sourceName, CellKind? cell, bool? batchFirst, string? module = null)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var meta = file.Metadata;
+        string? Meta(string key) => meta.TryGetValue(key, out var v) ? v : null;
+        if (Meta(MetadataKeys.Cell) is { } metaCell)
+        {
+            CellKind parsed;
+            try
+            {
+                parsed = CellKinds.Parse(metaCell);
+            }
+            catch (ArgumentException)
+            {
+                throw new InteropFormatException($"{sourceName}: metadata '{MetadataKeys.Cell}' = '{metaCell}' is not lstm, gru, rnn-tanh or rnn-relu");
+            }
+
+            if (cell is CellKind given && given != parsed)
+            {
+                throw new InteropFormatException($"{sourceName}: cell {given.Name()} was requested but the file's metadata says {parsed.Name()}");
+            }
+
+            cell = parsed;
+        }
+
+        if (cell is null)
+        {
+            throw new InteropFormatException($"{sourceName}: the cell is not recorded in the file's metadata; give it (--cell lstm, gru, rnn-tanh or rnn-relu)");
+        }
+
+        if (Meta(MetadataKeys.BatchFirst) is { } metaBf)
+        {
+            bool parsed = metaBf == "true" || (metaBf == "false" ? false : throw new InteropFormatException($"{sourceName}: metadata '{MetadataKeys.BatchFirst}' = '{metaBf}' is not true or false"));
+            if (batchFirst is bool given && given != parsed)
+            {
+                throw new InteropFormatException($"{sourceName}: batch_first = {(given ? "true" : "false")} was requested but the file's metadata says {metaBf}; a batch-first model run time-major (or the reverse) gives wrong results");
+            }
+
+            batchFirst = parsed;
+        }
+
+        var tensors = SelectModule(file.Tensors, module, sourceName);
+        var p = ToParameters(cell.Value, tensors, sourceName, batchFirst ?? false);
+        var cfg = p.Config;
+        if (cfg.Cell == CellKind.Gru && Meta(MetadataKeys.LinearBeforeReset) == "false")
+        {
+            p = WithConfig(p, cfg with { LinearBeforeReset = false });
+            cfg = p.Config;
+        }
+
+        foreach (var (key, actual) in new[]
+        {
+            (MetadataKeys.NumLayers, cfg.NumLayers.ToString(CultureInfo.InvariantCulture)),
+            (MetadataKeys.NumDirections, cfg.NumDirections.ToString(CultureInfo.InvariantCulture)),
+            (MetadataKeys.InputSize, cfg.InputSize.ToString(CultureInfo.InvariantCulture)),
+            (MetadataKeys.HiddenSize, cfg.HiddenSize.ToString(CultureInfo.InvariantCulture)),
+            (MetadataKeys.Bias, cfg.Bias ? "true" : "false"),
+            (MetadataKeys.ProjSize, cfg.ProjSize.ToString(CultureInfo.InvariantCulture)),
+        })
+        {
+            if (Meta(key) is { } recorded && recorded != actual)
+            {
+                throw new InteropFormatException($"{sourceName}: metadata '{key}' = {recorded} but the tensors give {actual}");
+            }
+        }
+
+        return p;
+    }
+
+    /// <summary>
+    /// The tensors of one recurrent module with the prefix removed: <paramref name="module"/> selects names starting
+    /// with <c>module.</c>; null finds the single prefix under which recurrent parameter names appear.
+    /// </summary>
+    /// <exception cref="InteropFormatException">No recurrent parameters, an unknown module, or several candidates.</exception>
+    public static IReadOnlyList<KeyValuePair<string, HostTensor>> SelectModule(IEnumerable<KeyValuePair<string, HostTensor>> tensors, string? module, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var list = tensors.ToList();
+        if (module is not null)
+        {
+            string prefix = module.Length == 0 || module.EndsWith('.') ? module : module + ".";
+            var selected = list.Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(t => new KeyValuePair<string, HostTensor>(t.Key[prefix.Length..], t.Value)).ToList();
+            if (selected.Count == 0)
+            {
+                throw new InteropFormatException($"{sourceName}: no tensor starts with '{prefix}' (modules here: {string.Join(", ", Prefixes(list).Select(Display))})");
+            }
+
+            return selected;
+        }
+
+        var prefixes = Prefixes(list);
+        if (prefixes.Count == 0)
+        {
+            throw new InteropFormatException($"{sourceName}: no RNN/LSTM/GRU parameters (names like weight_ih_l0 or encoder.weight_ih_l0)");
+        }
+
+        if (prefixes.Count > 1)
+        {
+            throw new InteropFormatException($"{sourceName}: several recurrent modules ({string.Join(", ", prefixes.Select(Display))}); choose one (--module)");
+        }
+
+        string only = prefixes[0];
+        // A top-level module keeps every tensor, so that a stray name is reported rather than ignored.
+        return only.Length == 0
+            ? list
+            : [.. list.Where(t => t.Key.StartsWith(only, StringComparison.Ordinal) && NamePattern().IsMatch(t.Key[only.Length..])).Select(t => new KeyValuePair<string, HostTensor>(t.Key[only.Length..], t.Value))];
+    }
+
+    private static string Display(string prefix) => prefix.Length == 0 ? "(top level)" : $"'{prefix.TrimEnd('.')}'";
+
+    private static List<string> Prefixes(List<KeyValuePair<string, HostTensor>> list) =>
+        [.. list.Select(t => PrefixedPattern().Match(t.Key)).Where(m => m.Success).Select(m => m.Groups["prefix"].Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    private static RecurrentParameters WithConfig(RecurrentParameters p, RecurrentConfig config)
+    {
+        var q = new RecurrentParameters(config);
+        foreach (var (layer, dir, kind) in RecurrentParameters.Layout(config).Select(e => (e.Layer, e.Direction, e.Kind)))
+        {
+            p[layer, dir, kind].CopyTo(q[layer, dir, kind], 0);
+        }
+
+        return q;
+    }
+
     internal static string ShapeText(IEnumerable<int> shape) => "(" + string.Join(", ", shape) + ")";
 
     private static Dictionary<string, HostTensor> Index(IEnumerable<KeyValuePair<string, HostTensor>> tensors, string sourceName)
@@ -158,6 +370,9 @@ public static partial class PyTorchStateDict
         return byName;
     }
 
-    [GeneratedRegex(@"^(?<kind>weight|bias)_(?:ih|hh)_l(?<layer>0|[1-9][0-9]{0,3})(?<rev>_reverse)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<kind>weight|bias)_(?:ih|hh|hr)_l(?<layer>0|[1-9][0-9]{0,3})(?<rev>_reverse)?$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^(?<prefix>(?:.+\.)?)(?:weight|bias)_(?:ih|hh)_l(?:0|[1-9][0-9]{0,3})(?:_reverse)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex PrefixedPattern();
 }

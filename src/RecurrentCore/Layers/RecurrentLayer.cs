@@ -163,6 +163,11 @@ public sealed class RecurrentLayer
 
     private static RecurrentLayer FromArrays(RecurrentConfig config, Func<int, int, ParameterKind, float[]> get, KernelVariant? variant)
     {
+        if (config.ProjSize != 0)
+        {
+            throw new ArgumentException("an LSTM with proj_size > 0 runs on the reference path only (ReferenceRnn); the fast path does not implement projections yet", nameof(config));
+        }
+
         var v = variant ?? KernelCatalog.Active;
         if (!KernelCatalog.IsSupported(v))
         {

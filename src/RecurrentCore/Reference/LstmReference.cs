@@ -5,18 +5,23 @@ namespace RecurrentCore.Reference;
 /// <code>
 /// a = W_ih x + b_ih + W_hh h + b_hh            (4H)
 /// i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)
-/// c' = f⊙c + i⊙g      h' = o⊙tanh(c')
+/// c' = f⊙c + i⊙g      h' = o⊙tanh(c')            (with proj_size: h' = W_hr (o⊙tanh(c')))
 /// </code>
 /// </summary>
 internal static class LstmReference
 {
-    /// <summary>Computes h', c' and the activated gates [i, f, g, o] (4H) kept for backward.</summary>
-    public static void Forward(in CellWeights w, ReadOnlySpan<double> x, ReadOnlySpan<double> h, ReadOnlySpan<double> c, Span<double> gates, Span<double> hOut, Span<double> cOut)
+    /// <summary>
+    /// Computes h' (P or H), c' and the activated gates [i, f, g, o] (4H) kept for backward; with a projection
+    /// also o⊙tanh(c') (H) in <paramref name="hPre"/>.
+    /// </summary>
+    public static void Forward(in CellWeights w, ReadOnlySpan<double> x, ReadOnlySpan<double> h, ReadOnlySpan<double> c, Span<double> gates, Span<double> hOut, Span<double> cOut, Span<double> hPre = default)
     {
         int hs = w.HiddenSize;
+        bool proj = w.WeightHr.Length != 0;
+        var unprojected = proj ? hPre : hOut;
         var recurrent = new double[4 * hs];
         ReferenceMath.MatVec(w.WeightIh, 0, w.InputSize, x, gates);
-        ReferenceMath.MatVec(w.WeightHh, 0, hs, h, recurrent);
+        ReferenceMath.MatVec(w.WeightHh, 0, w.StateSize, h, recurrent);
         for (int j = 0; j < 4 * hs; j++)
         {
             gates[j] += recurrent[j] + (w.HasBias ? w.BiasIh[j] + w.BiasHh[j] : 0.0);
@@ -33,7 +38,12 @@ internal static class LstmReference
             gates[(2 * hs) + j] = g;
             gates[(3 * hs) + j] = o;
             cOut[j] = (f * c[j]) + (i * g);
-            hOut[j] = o * Math.Tanh(cOut[j]);
+            unprojected[j] = o * Math.Tanh(cOut[j]);
+        }
+
+        if (proj)
+        {
+            ReferenceMath.MatVec(w.WeightHr, 0, hs, hPre, hOut);
         }
     }
 
@@ -45,9 +55,18 @@ internal static class LstmReference
     public static void Backward(
         in CellWeights w, in CellWeights grad, ReadOnlySpan<double> x, ReadOnlySpan<double> h, ReadOnlySpan<double> c,
         ReadOnlySpan<double> gates, ReadOnlySpan<double> cOut, ReadOnlySpan<double> dhOut, ReadOnlySpan<double> dcOut,
-        Span<double> dx, Span<double> dhPrev, Span<double> dcPrev)
+        Span<double> dx, Span<double> dhPrev, Span<double> dcPrev, ReadOnlySpan<double> hPre = default)
     {
         int hs = w.HiddenSize;
+        if (w.WeightHr.Length != 0)
+        {
+            // h' = W_hr u: dW_hr += dh' ⊗ u, and the cell sees du = W_hrᵀ dh'.
+            ReferenceMath.AddOuter(grad.WeightHr, dhOut, hPre);
+            var du = new double[hs];
+            ReferenceMath.AddTransposedMatVec(w.WeightHr, hs, dhOut, du);
+            dhOut = du;
+        }
+
         var da = new double[4 * hs];
         for (int j = 0; j < hs; j++)
         {
@@ -71,6 +90,6 @@ internal static class LstmReference
 
         ReferenceMath.AddTransposedMatVec(w.WeightIh, w.InputSize, da, dx);
         dhPrev.Clear();
-        ReferenceMath.AddTransposedMatVec(w.WeightHh, hs, da, dhPrev);
+        ReferenceMath.AddTransposedMatVec(w.WeightHh, w.StateSize, da, dhPrev);
     }
 }

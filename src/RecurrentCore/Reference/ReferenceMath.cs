@@ -6,13 +6,22 @@ namespace RecurrentCore.Reference;
 /// </summary>
 internal readonly record struct CellWeights(double[] WeightIh, double[] WeightHh, double[] BiasIh, double[] BiasHh, int InputSize, int HiddenSize)
 {
+    /// <summary>LSTM projection W_hr (P × H), or empty.</summary>
+    public double[] WeightHr { get; init; } = [];
+
+    /// <summary>Features of h: P with a projection, else H (W_hh's columns).</summary>
+    public int StateSize => WeightHr.Length == 0 ? HiddenSize : WeightHr.Length / HiddenSize;
+
     public static CellWeights Of(RecurrentParameters p, int layer, int direction) => new(
         p[layer, direction, ParameterKind.WeightIh],
         p[layer, direction, ParameterKind.WeightHh],
         p[layer, direction, ParameterKind.BiasIh],
         p[layer, direction, ParameterKind.BiasHh],
         p.Config.LayerInputSize(layer),
-        p.Config.HiddenSize);
+        p.Config.HiddenSize)
+    {
+        WeightHr = p[layer, direction, ParameterKind.WeightHr],
+    };
 
     public bool HasBias => BiasIh.Length != 0;
 }

@@ -42,6 +42,7 @@ public static class ReferenceRnn
         private readonly RecurrentParameters _p;
         private readonly RecurrentConfig _cfg;
         private readonly int _t, _b, _h, _d, _g;
+        private readonly int _hp; // features of h: P with an LSTM projection, else H
         private readonly int[] _lengths;
         private readonly double[] _input; // (T, B, I), time-major
         private readonly double[] _h0, _c0; // (L·D, B, H)
@@ -50,7 +51,7 @@ public static class ReferenceRnn
 
         // Per (layer, direction, batch entry): states after each visited step s, index 0 the initial state
         // ((len+1)·H), activated gates per step (len·G·H) and, for GRU, W_hn h + b_hn per step (len·H).
-        private readonly double[][] _hs, _cs, _gates, _hiddenN;
+        private readonly double[][] _hs, _cs, _gates, _hiddenN, _hPre;
 
         public Run(RecurrentParameters p, SequenceInputs inputs)
         {
@@ -61,6 +62,7 @@ public static class ReferenceRnn
             _h = _cfg.HiddenSize;
             _d = _cfg.NumDirections;
             _g = _cfg.GateCount;
+            _hp = _cfg.StateSize;
             if (!_cfg.LinearBeforeReset && _cfg.Cell != CellKind.Gru)
             {
                 throw new ArgumentException($"LinearBeforeReset = false is only defined for GRU, this is {_cfg.Cell.Name()}", nameof(p));
@@ -69,10 +71,11 @@ public static class ReferenceRnn
             ArgumentOutOfRangeException.ThrowIfLessThan(inputs.SeqLen, 1, nameof(inputs));
             ArgumentOutOfRangeException.ThrowIfLessThan(inputs.Batch, 1, nameof(inputs));
             int states = _cfg.NumLayers * _d * _b * _h;
+            int hStates = _cfg.NumLayers * _d * _b * _hp;
             Check(inputs.Input, (long)_t * _b * _cfg.InputSize, "input");
             if (inputs.H0 is not null)
             {
-                Check(inputs.H0, states, "h0");
+                Check(inputs.H0, hStates, "h0");
             }
 
             if (inputs.C0 is not null)
@@ -103,16 +106,17 @@ public static class ReferenceRnn
             }
 
             _input = ToTimeMajor(inputs.Input, _cfg.InputSize);
-            _h0 = inputs.H0 ?? new double[states];
+            _h0 = inputs.H0 ?? new double[hStates];
             _c0 = inputs.C0 ?? new double[states];
             _layerOut = new double[_cfg.NumLayers][];
-            _hn = new double[states];
+            _hn = new double[hStates];
             _cn = new double[states];
             int slots = _cfg.NumLayers * _d * _b;
             _hs = new double[slots][];
             _cs = new double[slots][];
             _gates = new double[slots][];
             _hiddenN = new double[slots][];
+            _hPre = new double[slots][];
         }
 
         public void Forward()
@@ -121,7 +125,7 @@ public static class ReferenceRnn
             for (int layer = 0; layer < _cfg.NumLayers; layer++)
             {
                 int inSize = _cfg.LayerInputSize(layer);
-                var output = new double[_t * _b * _d * _h];
+                var output = new double[_t * _b * _d * _hp];
                 for (int dir = 0; dir < _d; dir++)
                 {
                     var w = CellWeights.Of(_p, layer, dir);
@@ -129,22 +133,24 @@ public static class ReferenceRnn
                     {
                         int slot = Slot(layer, dir, b), len = _lengths[b];
                         int state = (((layer * _d) + dir) * _b + b) * _h;
-                        var hs = _hs[slot] = new double[(len + 1) * _h];
+                        int hState = (((layer * _d) + dir) * _b + b) * _hp;
+                        var hs = _hs[slot] = new double[(len + 1) * _hp];
                         var cs = _cs[slot] = new double[(len + 1) * _h];
                         var gates = _gates[slot] = new double[len * _g * _h];
                         var hiddenN = _hiddenN[slot] = new double[len * _h];
-                        _h0.AsSpan(state, _h).CopyTo(hs);
+                        var hPre = _hPre[slot] = new double[_hp == _h ? 0 : len * _h];
+                        _h0.AsSpan(hState, _hp).CopyTo(hs);
                         _c0.AsSpan(state, _h).CopyTo(cs);
                         for (int s = 0; s < len; s++)
                         {
                             int t = dir == 0 ? s : len - 1 - s;
                             var xt = layerIn.AsSpan(((t * _b) + b) * inSize, inSize);
-                            var h = hs.AsSpan(s * _h, _h);
-                            var hOut = hs.AsSpan((s + 1) * _h, _h);
+                            var h = hs.AsSpan(s * _hp, _hp);
+                            var hOut = hs.AsSpan((s + 1) * _hp, _hp);
                             switch (_cfg.Cell)
                             {
                                 case CellKind.Lstm:
-                                    LstmReference.Forward(w, xt, h, cs.AsSpan(s * _h, _h), gates.AsSpan(s * 4 * _h, 4 * _h), hOut, cs.AsSpan((s + 1) * _h, _h));
+                                    LstmReference.Forward(w, xt, h, cs.AsSpan(s * _h, _h), gates.AsSpan(s * 4 * _h, 4 * _h), hOut, cs.AsSpan((s + 1) * _h, _h), hPre.Length == 0 ? default : hPre.AsSpan(s * _h, _h));
                                     break;
                                 case CellKind.Gru when _cfg.LinearBeforeReset:
                                     GruReference.Forward(w, xt, h, gates.AsSpan(s * 3 * _h, 3 * _h), hiddenN.AsSpan(s * _h, _h), hOut);
@@ -157,10 +163,10 @@ public static class ReferenceRnn
                                     break;
                             }
 
-                            hOut.CopyTo(output.AsSpan(((((t * _b) + b) * _d) + dir) * _h, _h));
+                            hOut.CopyTo(output.AsSpan(((((t * _b) + b) * _d) + dir) * _hp, _hp));
                         }
 
-                        hs.AsSpan(len * _h, _h).CopyTo(_hn.AsSpan(state, _h));
+                        hs.AsSpan(len * _hp, _hp).CopyTo(_hn.AsSpan(hState, _hp));
                         cs.AsSpan(len * _h, _h).CopyTo(_cn.AsSpan(state, _h));
                     }
                 }
@@ -171,17 +177,17 @@ public static class ReferenceRnn
         }
 
         public SequenceOutputs Outputs() => new(
-            FromTimeMajor(_layerOut[^1], _d * _h),
+            FromTimeMajor(_layerOut[^1], _d * _hp),
             (double[])_hn.Clone(),
             _cfg.Cell.HasCellState() ? (double[])_cn.Clone() : null);
 
         public SequenceGradients Backward(UpstreamGradients up)
         {
-            int states = _hn.Length;
-            Check(up.Output, (long)_t * _b * _d * _h, "grad_output");
+            int states = _cn.Length, hStates = _hn.Length;
+            Check(up.Output, (long)_t * _b * _d * _hp, "grad_output");
             if (up.HN is not null)
             {
-                Check(up.HN, states, "grad_h_n");
+                Check(up.HN, hStates, "grad_h_n");
             }
 
             if (up.CN is not null)
@@ -195,12 +201,12 @@ public static class ReferenceRnn
             }
 
             var grads = new RecurrentParameters(_cfg);
-            var dH0 = new double[states];
+            var dH0 = new double[hStates];
             var dC0 = new double[states];
-            double[] dLayerOut = ToTimeMajor(up.Output, _d * _h);
-            var dh = new double[_h];
+            double[] dLayerOut = ToTimeMajor(up.Output, _d * _hp);
+            var dh = new double[_hp];
             var dc = new double[_h];
-            var dhPrev = new double[_h];
+            var dhPrev = new double[_hp];
             var dcPrev = new double[_h];
             for (int layer = _cfg.NumLayers - 1; layer >= 0; layer--)
             {
@@ -215,14 +221,15 @@ public static class ReferenceRnn
                     {
                         int slot = Slot(layer, dir, b), len = _lengths[b];
                         int state = (((layer * _d) + dir) * _b + b) * _h;
-                        double[] hs = _hs[slot], cs = _cs[slot], gates = _gates[slot], hiddenN = _hiddenN[slot];
+                        int hState = (((layer * _d) + dir) * _b + b) * _hp;
+                        double[] hs = _hs[slot], cs = _cs[slot], gates = _gates[slot], hiddenN = _hiddenN[slot], hPre = _hPre[slot];
                         if (up.HN is null)
                         {
                             Array.Clear(dh);
                         }
                         else
                         {
-                            up.HN.AsSpan(state, _h).CopyTo(dh);
+                            up.HN.AsSpan(hState, _hp).CopyTo(dh);
                         }
 
                         if (up.CN is null)
@@ -237,14 +244,14 @@ public static class ReferenceRnn
                         for (int s = len - 1; s >= 0; s--)
                         {
                             int t = dir == 0 ? s : len - 1 - s;
-                            ReferenceMath.Add(dh, dLayerOut.AsSpan(((((t * _b) + b) * _d) + dir) * _h, _h));
+                            ReferenceMath.Add(dh, dLayerOut.AsSpan(((((t * _b) + b) * _d) + dir) * _hp, _hp));
                             var xt = layerIn.AsSpan(((t * _b) + b) * inSize, inSize);
                             var dxt = dLayerIn.AsSpan(((t * _b) + b) * inSize, inSize);
-                            var h = hs.AsSpan(s * _h, _h);
+                            var h = hs.AsSpan(s * _hp, _hp);
                             switch (_cfg.Cell)
                             {
                                 case CellKind.Lstm:
-                                    LstmReference.Backward(w, gw, xt, h, cs.AsSpan(s * _h, _h), gates.AsSpan(s * 4 * _h, 4 * _h), cs.AsSpan((s + 1) * _h, _h), dh, dc, dxt, dhPrev, dcPrev);
+                                    LstmReference.Backward(w, gw, xt, h, cs.AsSpan(s * _h, _h), gates.AsSpan(s * 4 * _h, 4 * _h), cs.AsSpan((s + 1) * _h, _h), dh, dc, dxt, dhPrev, dcPrev, hPre.Length == 0 ? default : hPre.AsSpan(s * _h, _h));
                                     (dc, dcPrev) = (dcPrev, dc);
                                     break;
                                 case CellKind.Gru when _cfg.LinearBeforeReset:
@@ -261,7 +268,7 @@ public static class ReferenceRnn
                             (dh, dhPrev) = (dhPrev, dh);
                         }
 
-                        dh.CopyTo(dH0.AsSpan(state, _h));
+                        dh.CopyTo(dH0.AsSpan(hState, _hp));
                         dc.CopyTo(dC0.AsSpan(state, _h));
                     }
                 }

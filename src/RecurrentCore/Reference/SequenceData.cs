@@ -2,7 +2,8 @@ namespace RecurrentCore.Reference;
 
 /// <summary>
 /// The inputs of one sequence forward in double precision, laid out as the configuration says:
-/// input (T, B, I), or (B, T, I) when batch-first; h0 and c0 (L·D, B, H), zeros when null; lengths (B),
+/// input (T, B, I), or (B, T, I) when batch-first; h0 (L·D, B, H), or (L·D, B, P) with an LSTM projection, and c0
+/// (L·D, B, H), zeros when null; lengths (B),
 /// each in 1..T, any order, null meaning every sequence has length T (pack_padded_sequence semantics).
 /// </summary>
 public sealed record SequenceInputs(int SeqLen, int Batch, double[] Input, double[]? H0 = null, double[]? C0 = null, int[]? Lengths = null);

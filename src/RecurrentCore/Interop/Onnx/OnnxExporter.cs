@@ -20,6 +20,11 @@ internal static class OnnxExporter
             throw new ArgumentException($"opset {options.Opset} is outside the supported 14..21", nameof(options));
         }
 
+        if (cfg.ProjSize != 0)
+        {
+            throw new ArgumentException($"ONNX's LSTM has no projection (proj_size = {cfg.ProjSize}, weight_hr_l{{k}}); such a model cannot be exported", nameof(p));
+        }
+
         if (!cfg.LinearBeforeReset && cfg.Cell != CellKind.Gru)
         {
             throw new ArgumentException("LinearBeforeReset = false is only defined for GRU", nameof(p));
@@ -152,9 +157,80 @@ internal static class OnnxExporter
             }
         }
 
+        if (options.Head is { } head)
+        {
+            AddHead(g, cfg, head, layers > 1 ? "Y_h" + $"_l{layers - 1}" : Names.HN);
+        }
+
         var model = new OnnxModelProto { IrVersion = 8, ProducerName = options.ProducerName, ProducerVersion = "1", Graph = g };
         model.OpsetImports.Add(new OnnxOpsetId(string.Empty, options.Opset));
         return model;
+    }
+
+    /// <summary>
+    /// head = act(MatMul(output, Wᵀ) + b) on every step, or act(Gemm(state, W, b, transB = 1)) on the last layer's Y_h
+    /// (D, B, H) → Transpose (B, D, H) → Reshape (B, D·H).
+    /// </summary>
+    private static void AddHead(OnnxGraphProto g, RecurrentConfig cfg, OnnxLinearHead head, string lastYh)
+    {
+        int f = head.OutputSize, k = cfg.OutputSize;
+        if (f < 1 || head.Weight is null || head.Weight.Length != f * k || (head.Bias is not null && head.Bias.Length != f))
+        {
+            throw new ArgumentException($"the head needs a ({f}, {k}) weight and a ({f}) bias or none; it has {head.Weight?.Length ?? 0} and {head.Bias?.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} values", nameof(head));
+        }
+
+        string pre = head.Activation == OnnxHeadActivation.None ? Names.Head : "head_linear";
+        if (head.Input == OnnxHeadInput.FinalState)
+        {
+            g.Initializers.Add(OnnxTensorProto.FromSingles("head_weight", [f, k], head.Weight));
+            g.Initializers.Add(OnnxTensorProto.FromInt64s("head_state_shape", [2], [0, -1]));
+            g.Nodes.Add(Node("Transpose", "head_state_batch_major", [lastYh], ["head_state_bdh"], OnnxAttributeProto.IntList("perm", 1, 0, 2)));
+            g.Nodes.Add(Node("Reshape", "head_state_flatten", ["head_state_bdh", "head_state_shape"], ["head_state"]));
+            var inputs = new List<string> { "head_state", "head_weight" };
+            if (head.Bias is not null)
+            {
+                g.Initializers.Add(OnnxTensorProto.FromSingles("head_bias", [f], head.Bias));
+                inputs.Add("head_bias");
+            }
+
+            g.Nodes.Add(Node("Gemm", "head_gemm", inputs, [pre], OnnxAttributeProto.Int("transB", 1)));
+            g.Outputs.Add(OnnxValueInfoProto.Tensor(Names.Head, OnnxDataType.Float, "batch", f));
+        }
+        else
+        {
+            var wt = new double[k * f];
+            for (int r = 0; r < f; r++)
+            {
+                for (int c = 0; c < k; c++)
+                {
+                    wt[(c * f) + r] = head.Weight[(r * k) + c];
+                }
+            }
+
+            g.Initializers.Add(OnnxTensorProto.FromSingles("head_weight_t", [k, f], wt));
+            string mm = head.Bias is null ? pre : "head_matmul";
+            g.Nodes.Add(Node("MatMul", "head_matmul", [Names.Output, "head_weight_t"], [mm]));
+            if (head.Bias is not null)
+            {
+                g.Initializers.Add(OnnxTensorProto.FromSingles("head_bias", [f], head.Bias));
+                g.Nodes.Add(Node("Add", "head_add", [mm, "head_bias"], [pre]));
+            }
+
+            g.Outputs.Add(cfg.BatchFirst
+                ? OnnxValueInfoProto.Tensor(Names.Head, OnnxDataType.Float, "batch", "seq", f)
+                : OnnxValueInfoProto.Tensor(Names.Head, OnnxDataType.Float, "seq", "batch", f));
+        }
+
+        if (head.Activation != OnnxHeadActivation.None)
+        {
+            var act = Node(head.Activation.ToString(), "head_activation", [pre], [Names.Head]);
+            if (head.Activation == OnnxHeadActivation.Softmax)
+            {
+                act.Attributes.Add(OnnxAttributeProto.Int("axis", -1));
+            }
+
+            g.Nodes.Add(act);
+        }
     }
 
     /// <summary>Layer <paramref name="layer"/>'s (D, B, H) rows of a (L·D, B, H) state input (the input itself when L = 1).</summary>

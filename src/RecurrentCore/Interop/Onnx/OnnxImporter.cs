@@ -8,6 +8,14 @@ namespace RecurrentCore.Interop.Onnx;
 /// </summary>
 internal static class OnnxImporter
 {
+    private const string Load = "; OnnxModel.Load runs it on the reference path";
+
+    /// <summary>Nodes that only move, slice or build shapes and states around the recurrent nodes.</summary>
+    private static readonly HashSet<string> GlueOps = new(StringComparer.Ordinal)
+    {
+        "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Slice", "Gather", "Concat", "Shape", "ConstantOfShape", "Expand", "Cast", "Constant",
+    };
+
     private static readonly HashSet<string> ShapeOps = new(StringComparer.Ordinal) { "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity" };
 
     public static OnnxImportResult Import(OnnxModelProto model, string source)
@@ -48,7 +56,19 @@ internal static class OnnxImporter
             }
         }
 
-        var nodes = g.Nodes.Where(n => n.Domain is "" or "ai.onnx" && n.OpType is "RNN" or "LSTM" or "GRU").ToList();
+        for (int i = 0; i < g.Nodes.Count; i++)
+        {
+            var n = g.Nodes[i];
+            if (!OnnxRecurrentAttributes.IsRecurrent(n) && !(n.Domain is "" or "ai.onnx" && GlueOps.Contains(n.OpType)))
+            {
+                string label = n.Name.Length > 0 ? $"node '{n.Name}' ({n.OpType})" : $"node #{i} ({n.OpType})";
+                throw InteropFormatException.Create(
+                    source,
+                    $"{label} is not part of a recurrent layer stack (a head or other computation): Import reads only the stack's weights and would drop it; OnnxModel.Load runs the whole graph");
+            }
+        }
+
+        var nodes = g.Nodes.Where(OnnxRecurrentAttributes.IsRecurrent).ToList();
         if (nodes.Count == 0)
         {
             throw InteropFormatException.Create(source, "graph has no RNN, LSTM or GRU node");
@@ -148,7 +168,7 @@ internal static class OnnxImporter
 
         if (op == "LSTM" && Optional(n.Inputs, 7) is { } peepholes)
         {
-            throw Fail($"input 'P' ('{peepholes}', peephole weights) is not supported: PyTorch's LSTM has no peepholes");
+            throw Fail($"input 'P' ('{peepholes}', peephole weights) is not supported: PyTorch's LSTM has no peepholes; OnnxModel.Load runs it on the reference path");
         }
 
         int directions = 1;
@@ -170,7 +190,7 @@ internal static class OnnxImporter
                     {
                         "forward" => 1,
                         "bidirectional" => 2,
-                        "reverse" => throw Fail("attribute 'direction' = 'reverse' is not supported: PyTorch has no reverse-only layer"),
+                        "reverse" => throw Fail("attribute 'direction' = 'reverse' is not supported: PyTorch has no reverse-only layer; OnnxModel.Load runs it"),
                         _ => throw Fail($"attribute 'direction' = '{a.S}' is not one of forward, reverse, bidirectional"),
                     };
                     break;
@@ -183,14 +203,14 @@ internal static class OnnxImporter
                     activations = a.Strings;
                     break;
                 case "activation_alpha" or "activation_beta":
-                    throw Fail($"attribute '{a.Name}' is not supported: only the default activations without parameters are");
+                    throw Fail($"attribute '{a.Name}' is not supported: only the default activations without parameters are{Load}");
                 case "clip":
-                    throw Fail($"attribute 'clip' (cell clipping at {a.F.ToString(CultureInfo.InvariantCulture)}) is not supported: PyTorch does not clip");
+                    throw Fail($"attribute 'clip' (cell clipping at {a.F.ToString(CultureInfo.InvariantCulture)}) is not supported: PyTorch does not clip{Load}");
                 case "input_forget" when op == "LSTM":
                     ExpectType(a, OnnxAttributeType.Int, Fail);
                     if (a.I != 0)
                     {
-                        throw Fail($"attribute 'input_forget' = {a.I} (coupled input and forget gates) is not supported");
+                        throw Fail($"attribute 'input_forget' = {a.I} (coupled input and forget gates) is not supported{Load}");
                     }
 
                     break;
@@ -198,7 +218,7 @@ internal static class OnnxImporter
                     ExpectType(a, OnnxAttributeType.Int, Fail);
                     if (a.I != 0)
                     {
-                        throw Fail($"attribute 'layout' = {a.I} (batch-major X and Y) is not supported; use layout 0 with Transpose nodes (ONNX Runtime does not run layout 1 either)");
+                        throw Fail($"attribute 'layout' = {a.I} (batch-major X and Y) is not supported; use layout 0 with Transpose nodes (ONNX Runtime does not run layout 1 either); OnnxModel.Load runs it");
                     }
 
                     break;
@@ -269,7 +289,7 @@ internal static class OnnxImporter
             if (name is not null && constants.TryGetValue(name, out var init)
                 && OnnxTensorData.ToDoubles(init, source, $"{at} input '{InputName(state)}' ('{name}')").Any(v => v != 0))
             {
-                throw Fail($"input '{InputName(state)}' ('{name}') is a non-zero constant; initial states are run inputs here (h0, c0), so feed it at run time");
+                throw Fail($"input '{InputName(state)}' ('{name}') is a non-zero constant; initial states are run inputs here (h0, c0), so feed it at run time, or run the graph with OnnxModel.Load");
             }
         }
 
@@ -285,7 +305,7 @@ internal static class OnnxImporter
         string name = n.Inputs[index];
         return constants.TryGetValue(name, out var t)
             ? t
-            : throw InteropFormatException.Create(source, $"{at}: input '{input}' ('{name}') is not an initializer or Constant; only constant weights can be imported");
+            : throw InteropFormatException.Create(source, $"{at}: input '{input}' ('{name}') is not an initializer or Constant; only constant weights can be imported (OnnxModel.Load takes weights fed at run time)");
     }
 
     private static CellKind RnnActivation(List<string>? activations, int directions, Func<string, InteropFormatException> fail)
@@ -308,7 +328,7 @@ internal static class OnnxImporter
             }
         }
 
-        throw fail($"attribute 'activations' = [{string.Join(", ", activations)}] is not supported: RNN takes Tanh or Relu, the same in every direction");
+        throw fail($"attribute 'activations' = [{string.Join(", ", activations)}] is not supported: RNN takes Tanh or Relu, the same in every direction{Load}");
     }
 
     private static void CheckDefaultActivations(string op, List<string>? activations, int directions, Func<string, InteropFormatException> fail)
@@ -323,7 +343,7 @@ internal static class OnnxImporter
             && activations.Select((a, i) => string.Equals(a, defaults[i % defaults.Length], StringComparison.OrdinalIgnoreCase)).All(x => x);
         if (!ok)
         {
-            throw fail($"attribute 'activations' = [{string.Join(", ", activations)}] is not supported: {op} takes only the default ({string.Join(", ", defaults)}) per direction");
+            throw fail($"attribute 'activations' = [{string.Join(", ", activations)}] is not supported: {op} takes only the default ({string.Join(", ", defaults)}) per direction{Load}");
         }
     }
 
@@ -369,7 +389,7 @@ internal static class OnnxImporter
 
     private static string Dims(IEnumerable<long> dims) => "(" + string.Join(", ", dims) + ")";
 
-    private static OnnxValueDescription Describe(OnnxValueInfoProto v) => new(
+    internal static OnnxValueDescription Describe(OnnxValueInfoProto v) => new(
         v.Name,
         v.ElemType == 0 ? "unknown" : OnnxTensorData.TypeName(v.ElemType),
         v.Dims?.Select(d => d.Value?.ToString(CultureInfo.InvariantCulture) ?? d.Param ?? "?").ToList() ?? []);

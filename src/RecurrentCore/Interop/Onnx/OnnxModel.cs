@@ -30,6 +30,9 @@ public static class OnnxModel
 
         /// <summary>Graph output (LSTM): (L·D, B, H).</summary>
         public const string CN = "c_n";
+
+        /// <summary>Graph output of <see cref="OnnxExportOptions.Head"/>.</summary>
+        public const string Head = "head";
     }
 
     /// <summary>
@@ -73,6 +76,38 @@ public static class OnnxModel
         ArgumentNullException.ThrowIfNull(sourceName);
         return OnnxImporter.Import(OnnxModelProto.Parse(bytes, sourceName), sourceName);
     }
+
+    /// <summary>
+    /// Loads the whole graph of the .onnx file at <paramref name="path"/> to run it: recurrent nodes with every
+    /// attribute, the shape nodes around them and Linear heads (see <see cref="OnnxSession"/>).
+    /// </summary>
+    /// <exception cref="InteropFormatException">The file is malformed or holds a node that is not supported; the
+    /// one-line message names the file and the node and its op type.</exception>
+    public static OnnxSession Load(string path, OnnxSessionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Load(TensorFileSource.ReadAll(path), path, options);
+    }
+
+    /// <summary>Loads an ONNX model held in memory; see <see cref="Load(string, OnnxSessionOptions?)"/>.</summary>
+    /// <exception cref="InteropFormatException">The model is malformed or holds a node that is not supported.</exception>
+    public static OnnxSession Load(ReadOnlySpan<byte> bytes, string sourceName, OnnxSessionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(sourceName);
+        return new OnnxSession(OnnxModelProto.Parse(bytes, sourceName), sourceName, options ?? new OnnxSessionOptions());
+    }
+
+    /// <summary>Reads a serialized TensorProto (the .pb files of ONNX test data sets, test_data_set_N/input_M.pb).</summary>
+    /// <returns>The tensor and its TensorProto.name (empty when unnamed).</returns>
+    /// <exception cref="InteropFormatException">The bytes are malformed, or the tensor is of a type other than float,
+    /// double, float16, int32, int64 or bool, or stored externally.</exception>
+    public static (string Name, OnnxTensor Tensor) ReadTensor(ReadOnlySpan<byte> bytes, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(sourceName);
+        var r = new ProtoReader(bytes, sourceName, "TensorProto");
+        var t = OnnxTensorProto.Parse(ref r);
+        return (t.Name, OnnxGraphOps.FromProto(t, sourceName, t.Name.Length > 0 ? $"tensor '{t.Name}'" : "tensor"));
+    }
 }
 
 /// <summary>Options of <see cref="OnnxModel.Export(RecurrentParameters, OnnxExportOptions?)"/>.</summary>
@@ -89,7 +124,47 @@ public sealed record OnnxExportOptions
 
     /// <summary>ModelProto.producer_name.</summary>
     public string ProducerName { get; init; } = "RecurrentCore";
+
+    /// <summary>An optional Linear head written after the layer stack, with its own graph output <c>head</c>.</summary>
+    public OnnxLinearHead? Head { get; init; }
 }
+
+/// <summary>What a Linear head reads.</summary>
+public enum OnnxHeadInput
+{
+    /// <summary>Every step of the last layer's output, (T, B, D·H) or (B, T, D·H): MatMul + Add, output of the same layout with F features.</summary>
+    EveryStep,
+
+    /// <summary>The last layer's final states, directions concatenated (forward first), (B, D·H): Gemm, output (B, F).</summary>
+    FinalState,
+}
+
+/// <summary>The activation after a Linear head.</summary>
+public enum OnnxHeadActivation
+{
+    /// <summary>None.</summary>
+    None,
+
+    /// <summary>Relu.</summary>
+    Relu,
+
+    /// <summary>Tanh.</summary>
+    Tanh,
+
+    /// <summary>Sigmoid.</summary>
+    Sigmoid,
+
+    /// <summary>Softmax over the features (last axis).</summary>
+    Softmax,
+}
+
+/// <summary>A Linear head y = act(W x + b) (PyTorch nn.Linear layout) for <see cref="OnnxExportOptions.Head"/>.</summary>
+/// <param name="Weight">(F, D·H) row-major.</param>
+/// <param name="Bias">(F), or null.</param>
+/// <param name="OutputSize">F.</param>
+/// <param name="Input">Every step or the final state.</param>
+/// <param name="Activation">The activation after it.</param>
+public sealed record OnnxLinearHead(double[] Weight, double[]? Bias, int OutputSize, OnnxHeadInput Input = OnnxHeadInput.EveryStep, OnnxHeadActivation Activation = OnnxHeadActivation.None);
 
 /// <summary>The result of <see cref="OnnxModel.Import(string)"/>: the configuration and weights, and how the graph was wired.</summary>
 /// <param name="Parameters">The weights in PyTorch layout; <see cref="RecurrentParameters.Config"/> is the configuration

@@ -348,6 +348,7 @@ internal sealed class OnnxAttributeProto
             case OnnxAttributeType.Int: w.WriteVarintField(3, I); break;
             case OnnxAttributeType.String: w.WriteStringField(4, S); break;
             case OnnxAttributeType.Tensor: w.WriteMessageField(5, T!.Write); break;
+            case OnnxAttributeType.Floats: w.WritePackedFloat(7, Floats); break;
             case OnnxAttributeType.Ints: w.WritePackedInt64(8, Ints); break;
             case OnnxAttributeType.Strings:
                 foreach (string s in Strings)

@@ -73,6 +73,16 @@ internal static class OnnxTensorData
         };
     }
 
+    /// <summary>The values of a bool tensor (raw_data one byte each, or int32_data).</summary>
+    public static bool[] ToBools(OnnxTensorProto t, string source, string what)
+    {
+        CheckStorage(t, source, what);
+        int count = ElementCount(t.Dims, source, what);
+        return t.RawData is { } raw
+            ? Decode(raw, count, 1, source, what, b => b[0] != 0)
+            : Typed(t.Int32Data.Count, count, "int32_data", source, what, i => t.Int32Data[i] != 0);
+    }
+
     public static string TypeName(int dataType) => dataType switch
     {
         1 => "float",

@@ -50,6 +50,19 @@ internal sealed class ProtoWriter
         WriteBytesField(field, inner._buffer.WrittenSpan);
     }
 
+    /// <summary>Writes a repeated float field packed.</summary>
+    public void WritePackedFloat(int field, IEnumerable<float> values)
+    {
+        var list = values.ToList();
+        var bytes = new byte[list.Count * 4];
+        for (int i = 0; i < list.Count; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), list[i]);
+        }
+
+        WriteBytesField(field, bytes);
+    }
+
     public void WriteMessageField(int field, Action<ProtoWriter> write)
     {
         var inner = new ProtoWriter();

@@ -1,0 +1,104 @@
+using System.Buffers.Binary;
+using RecurrentCore.Interop;
+using RecurrentCore.Interop.Onnx;
+
+namespace RecurrentCore.Cli.ModelFiles;
+
+/// <summary>The two model file formats, told apart by content.</summary>
+internal enum ModelFormat
+{
+    SafeTensors,
+    Onnx,
+}
+
+/// <summary>
+/// Reads a model file in either format, detected by content and never by extension: safetensors starts with an
+/// 8-byte little-endian header length followed by '{'; an ONNX ModelProto starts with field 1 (ir_version, key 0x08),
+/// which every protobuf writer emits first.
+/// </summary>
+internal static class ModelLoader
+{
+    public static ModelFormat Detect(string path, ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length >= 9 && bytes[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(bytes) is ulong n && n >= 2 && n <= (ulong)(bytes.Length - 8))
+        {
+            return ModelFormat.SafeTensors;
+        }
+
+        if (bytes.Length >= 2 && bytes[0] == 0x08)
+        {
+            return ModelFormat.Onnx;
+        }
+
+        throw new CliException($"{path}: not a safetensors or ONNX file");
+    }
+
+    /// <summary>
+    /// The layer stack of a model file. safetensors: the state_dict of <paramref name="module"/> (or the only recurrent
+    /// module), its metadata honoured; ONNX: the imported RNN/LSTM/GRU stack. A requested cell or batch-first that the
+    /// file contradicts is refused.
+    /// </summary>
+    /// <remarks>
+    /// With <paramref name="safeTensorsOnly"/> (the --weights option, documented as safetensors) every file goes to the
+    /// safetensors reader, whose message says what is wrong with it as safetensors ("not a safetensors file", …);
+    /// --model is the option that detects the format.
+    /// </remarks>
+    public static RecurrentParameters LoadParameters(string path, CellKind? cell, bool? batchFirst, string? module, bool safeTensorsOnly = false)
+    {
+        byte[] bytes = ReadAll(path);
+        if (safeTensorsOnly || Detect(path, bytes) == ModelFormat.SafeTensors)
+        {
+            var sp = PyTorchStateDict.ToParameters(SafeTensors.Read(bytes, path), path, cell, batchFirst, module);
+            return sp.Config.ProjSize == 0 ? sp : throw new CliException($"{path}: an LSTM with proj_size {sp.Config.ProjSize} runs through the API (ReferenceRnn) only; the CLI and the fast path do not take projections yet");
+        }
+
+        if (module is not null)
+        {
+            throw new CliException($"{path}: --module selects a module of a state_dict; this is an ONNX file");
+        }
+
+        var p = OnnxModel.Import(bytes, path).Parameters;
+        if (cell is CellKind c && c != p.Config.Cell)
+        {
+            throw new CliException($"{path}: cell {c.Name()} was requested but the ONNX graph holds {p.Config.Cell.Name()}");
+        }
+
+        if (batchFirst is bool bf && bf != p.Config.BatchFirst)
+        {
+            throw new CliException($"{path}: --batch-first was given but the ONNX graph is {(p.Config.BatchFirst ? "batch-first" : "time-major")}");
+        }
+
+        return p;
+    }
+
+    /// <summary>The file's bytes; a missing or unreadable file is one line naming it.</summary>
+    public static byte[] ReadAll(string path)
+    {
+        try
+        {
+            // File.ReadAllBytes reads pipes and FIFOs to their end; a directory is named as such (as the tensor readers do).
+            return Directory.Exists(path) ? throw new CliException($"{path}: is a directory, not a file") : File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{path}: cannot read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> all or nothing (a temporary file renamed into place).</summary>
+    public static void WriteAtomically(string path, byte[] bytes)
+    {
+        string full = Path.GetFullPath(path);
+        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.recurrent-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(temp);
+            throw new CliException($"{path}: cannot write: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+using RecurrentCore.Kernels;
+using RecurrentCore.Layers;
+using RecurrentCore.Reference;
+
+namespace RecurrentCore.Interop.Onnx;
+
+/// <summary>
+/// Runs one ONNX recurrent node on <see cref="RecurrentLayer"/> (float32 fast kernels) when its attributes are
+/// PyTorch's: default activations (RNN Tanh or Relu), no clip, no input_forget, no or all-zero peepholes, and a GRU
+/// linear_before_reset the fast path implements. Reverse direction runs as a forward layer over each sequence reversed
+/// within its length; layout 1 is transposed around it; a sequence length of 0 runs one step and is zeroed after.
+/// </summary>
+internal sealed class OnnxFastRecurrent
+{
+    private static readonly Lazy<bool> ResetBeforeLinearOnFastPath = new(() =>
+    {
+        try
+        {
+            var cfg = new RecurrentConfig(CellKind.Gru, 1, 1) { LinearBeforeReset = false };
+            RecurrentLayer.FromParameters(new RecurrentParameters(cfg));
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    });
+
+    private OnnxFastRecurrent(RecurrentLayer layer, RecurrentOperatorSpec spec)
+    {
+        Layer = layer;
+        Spec = spec;
+    }
+
+    public RecurrentLayer Layer { get; }
+
+    public RecurrentOperatorSpec Spec { get; }
+
+    /// <summary>Null when the fast path runs <paramref name="spec"/>, else why not (for descriptions and docs).</summary>
+    public static string? WhyNot(RecurrentOperatorSpec spec, double[]? peepholes)
+    {
+        if (spec.Clip is not null)
+        {
+            return "clip";
+        }
+
+        if (spec.InputForget)
+        {
+            return "input_forget = 1";
+        }
+
+        if (peepholes is not null && peepholes.Any(v => v != 0))
+        {
+            return "peepholes P";
+        }
+
+        if (spec.Kind == RecurrentOperatorKind.Gru && !spec.LinearBeforeReset && !ResetBeforeLinearOnFastPath.Value)
+        {
+            return "GRU linear_before_reset = 0";
+        }
+
+        if (CellOf(spec) is null)
+        {
+            return $"activations [{string.Join(", ", spec.Activations)}]";
+        }
+
+        return null;
+    }
+
+    /// <summary>The PyTorch cell whose activations <paramref name="spec"/> has, or null.</summary>
+    private static CellKind? CellOf(RecurrentOperatorSpec spec)
+    {
+        bool Is(int j, ActivationFunction f) => spec.Activations[j].Function == f;
+        int k = spec.ActivationsPerDirection;
+        bool all(Func<int, bool> perDirection) => Enumerable.Range(0, spec.Directions).All(d => perDirection(d * k));
+        return spec.Kind switch
+        {
+            RecurrentOperatorKind.Lstm when all(o => Is(o, ActivationFunction.Sigmoid) && Is(o + 1, ActivationFunction.Tanh) && Is(o + 2, ActivationFunction.Tanh)) => CellKind.Lstm,
+            RecurrentOperatorKind.Gru when all(o => Is(o, ActivationFunction.Sigmoid) && Is(o + 1, ActivationFunction.Tanh)) => CellKind.Gru,
+            RecurrentOperatorKind.Rnn when all(o => Is(o, ActivationFunction.Tanh)) => CellKind.RnnTanh,
+            RecurrentOperatorKind.Rnn when all(o => Is(o, ActivationFunction.Relu)) => CellKind.RnnRelu,
+            _ => null,
+        };
+    }
+
+    /// <summary>Packs ONNX W (D, G·H, I), R (D, G·H, H) and B (D, 2·G·H) into a one-layer <see cref="RecurrentLayer"/>.</summary>
+    public static OnnxFastRecurrent Create(RecurrentOperatorSpec spec, int inputSize, double[] w, double[] r, double[]? b, KernelVariant? variant)
+    {
+        var cell = CellOf(spec) ?? throw new InvalidOperationException("not a fast-path spec");
+        var cfg = new RecurrentConfig(cell, inputSize, spec.HiddenSize, 1, bias: b is not null, bidirectional: spec.Directions == 2)
+        {
+            LinearBeforeReset = cell != CellKind.Gru || spec.LinearBeforeReset,
+        };
+        var p = new RecurrentParameters(cfg);
+        OnnxGateOrder.LayerFromOnnx(p, 0, w, r, b);
+        return new OnnxFastRecurrent(RecurrentLayer.FromParameters(p, variant), spec);
+    }
+
+    /// <summary>Runs on time-major data: X (T, B, I), states (D, B, H); returns Y (T, D, B, H), Y_h, Y_c (D, B, H).</summary>
+    public RecurrentOperatorOutputs Run(int t, int b, double[] x, int[]? lengths, double[]? h0, double[]? c0)
+    {
+        int i = Layer.Config.InputSize, h = Spec.HiddenSize, d = Spec.Directions;
+        int[] lens = lengths is null ? [.. Enumerable.Repeat(t, b)] : [.. lengths.Select(l => Math.Max(l, 1))];
+        bool reverse = Spec.Direction == RecurrentDirection.Reverse;
+        var xf = new float[x.Length];
+        for (int bi = 0; bi < b; bi++)
+        {
+            for (int ti = 0; ti < t; ti++)
+            {
+                int src = reverse && ti < lens[bi] ? lens[bi] - 1 - ti : ti;
+                for (int j = 0; j < i; j++)
+                {
+                    xf[(((ti * b) + bi) * i) + j] = (float)x[(((src * b) + bi) * i) + j];
+                }
+            }
+        }
+
+        var output = new float[t * b * d * h];
+        var hn = new float[d * b * h];
+        bool lstm = Layer.Config.Cell == CellKind.Lstm;
+        var cn = lstm ? new float[d * b * h] : [];
+        float[] h0f = h0 is null ? [] : [.. h0.Select(v => (float)v)];
+        float[] c0f = c0 is null || !lstm ? [] : [.. c0.Select(v => (float)v)];
+        using (var ws = Layer.CreateWorkspace(t, b))
+        {
+            Layer.Forward(ws, xf, t, b, output, hn, cn, h0f, c0f, lens.All(l => l == t) ? default : lens);
+        }
+
+        var y = new double[t * d * b * h];
+        for (int bi = 0; bi < b; bi++)
+        {
+            bool empty = lengths is not null && lengths[bi] == 0;
+            for (int ti = 0; ti < t && !empty; ti++)
+            {
+                int dst = reverse && ti < lens[bi] ? lens[bi] - 1 - ti : ti;
+                for (int di = 0; di < d; di++)
+                {
+                    for (int j = 0; j < h; j++)
+                    {
+                        y[((((dst * d) + di) * b) + bi) * h + j] = output[((((ti * b) + bi) * d) + di) * h + j];
+                    }
+                }
+            }
+        }
+
+        var yh = new double[d * b * h];
+        var yc = lstm ? new double[d * b * h] : null;
+        for (int di = 0; di < d; di++)
+        {
+            for (int bi = 0; bi < b; bi++)
+            {
+                if (lengths is not null && lengths[bi] == 0)
+                {
+                    continue; // ONNX Runtime: zero states for an empty sequence
+                }
+
+                int o = ((di * b) + bi) * h;
+                for (int j = 0; j < h; j++)
+                {
+                    yh[o + j] = hn[o + j];
+                    if (yc is not null)
+                    {
+                        yc[o + j] = cn[o + j];
+                    }
+                }
+            }
+        }
+
+        return new RecurrentOperatorOutputs(y, yh, yc);
+    }
+}
