@@ -54,6 +54,17 @@ internal readonly struct GruCell : ICell
         where TS : struct, ISimd<TV>
         where TV : unmanaged
     {
+        if (!s.AddRecurrent)
+        {
+            // The caller ran the fused GEMV: Gates holds [r | z | n_x | n_h] (4H, see LayerWeights.FusedColumns).
+            fixed (float* biasHh = w.GateBiasHh)
+            {
+                GruGates.ForwardFused<TS, TV>(w.HiddenSize, s.Gates, s.Bias, biasHh, s.HPrev, s.H);
+            }
+
+            return;
+        }
+
         float* gh = s.Training ? s.Saved : s.Scratch;
         TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, gh, accumulate: false);
         fixed (float* biasHh = w.GateBiasHh)

@@ -37,6 +37,18 @@ internal sealed class LayerWeights
             FusedTransposed = new float[(inputSize + hiddenSize) * gh];
             Ih = new WeightMatrix(weightIh, 0, gh, inputSize, FusedTransposed, 0, variant);
             Hidden = new WeightMatrix(weightHh, 0, gh, hiddenSize, FusedTransposed, inputSize * gh, variant);
+            FusedColumns = gh;
+        }
+        else if (hiddenSize < RecurrentProducts.GruFusedBelowHidden && cell.KeepsGateBias)
+        {
+            // GRU with the reset gate after W_hn h: (In + H) × 4H with columns [r | z | n_x | n_h] (zero where a block
+            // has no input: W_in no h part, W_hn no x part), so a one-row step is one column-blocked GEMV over [x; h]
+            // whose 4H columns fill whole registers (3H = 48 would not at H = 16).
+            Ih = new WeightMatrix(weightIh, 0, gh, inputSize, null, 0, variant);
+            Hidden = new WeightMatrix(weightHh, 0, gh, hiddenSize, null, 0, variant);
+            FusedTransposed = new float[(inputSize + hiddenSize) * (gh + hiddenSize)];
+            FusedColumns = gh + hiddenSize;
+            FillGruFused();
         }
         else
         {
@@ -83,9 +95,15 @@ internal sealed class LayerWeights
 
     /// <summary>
     /// [W_ihᵀ; W_hhᵀ] ((In + H) × G·H) when a one-row step may fuse the two products (small H, a RecurrentFirst cell);
-    /// else null.
+    /// the GRU layout of <see cref="FusedColumns"/> columns for GRU at small H; else null.
     /// </summary>
     public float[]? FusedTransposed { get; }
+
+    /// <summary>
+    /// The columns of <see cref="FusedTransposed"/>: G·H for a RecurrentFirst cell, 4H ([r | z | n_x | n_h]) for GRU
+    /// with the reset gate after the product; 0 when there is none.
+    /// </summary>
+    public int FusedColumns { get; }
 
     /// <summary>Added by the input projection: what the cell folds of b_ih + b_hh, or empty.</summary>
     public float[] ProjectionBias { get; }
@@ -106,7 +124,33 @@ internal sealed class LayerWeights
             HiddenN.Refresh();
         }
 
+        if (!_cell.RecurrentFirst && FusedTransposed is not null)
+        {
+            FillGruFused();
+        }
+
         FoldBias();
+    }
+
+    /// <summary>Writes the non-zero blocks of the GRU [r | z | n_x | n_h] layout from the row-major weights.</summary>
+    private void FillGruFused()
+    {
+        var dst = FusedTransposed.AsSpan();
+        int i = InputSize, h = HiddenSize, gh = GateRows, ld = FusedColumns;
+        for (int g = 0; g < gh; g++)
+        {
+            for (int k = 0; k < i; k++)
+            {
+                dst[(k * ld) + g] = WeightIh[(g * i) + k];
+            }
+
+            // W_hn h goes to its own block n_h, after n_x.
+            int col = g < 2 * h ? g : g + h;
+            for (int k = 0; k < h; k++)
+            {
+                dst[((i + k) * ld) + col] = WeightHh[(g * h) + k];
+            }
+        }
     }
 
     private void FoldBias()

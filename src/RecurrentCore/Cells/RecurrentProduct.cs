@@ -44,6 +44,14 @@ internal static class RecurrentProducts
     /// </summary>
     public const int ColumnGemvBelowHidden = 64;
 
+    /// <summary>
+    /// Below this hidden size a one-row GRU step runs one column-blocked GEMV over [x; h] with the 4H-column
+    /// [r | z | n_x | n_h] layout; from it up, the (I + H)·H zero products it carries cost more than the second call
+    /// saves (I = H, <c>recurrent bench --mode step --cell gru</c>, AVX-512: H = 8 −28 %, 16 −13 %, 24 ±0, 32 +15 %,
+    /// 48 +25 % against two products).
+    /// </summary>
+    public const int GruFusedBelowHidden = 32;
+
     public static ProductKind For(int batch, int hidden) =>
         batch > 1 ? ProductKind.Gemm : hidden < ColumnGemvBelowHidden ? ProductKind.ColumnGemv : ProductKind.RowGemv;
 }

@@ -21,7 +21,8 @@ internal abstract class StreamStepper
         // Pinned, so the one-row stepper keeps raw pointers to them.
         H = GC.AllocateArray<float>(cfg.NumLayers * batch * h, pinned: true);
         C = model.Cell.HasCellState ? GC.AllocateArray<float>(H.Length, pinned: true) : [];
-        Gates = GC.AllocateArray<float>(batch * gh, pinned: true);
+        // One row may take a fused product wider than the gates (GRU: [r | z | n_x | n_h]).
+        Gates = GC.AllocateArray<float>(Math.Max(batch * gh, model.Weights(0, 0).FusedColumns), pinned: true);
         Scratch = GC.AllocateArray<float>(Math.Max(1, batch * model.Cell.StepScratchWidth(h)), pinned: true);
         Z = GC.AllocateArray<float>(Math.Max(cfg.InputSize, h) + h, pinned: true);
     }
@@ -93,7 +94,7 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
 {
     private readonly LayerWeights[] _weights;
     private readonly bool _fused;
-    private readonly int _inputSize, _hidden, _gateRows;
+    private readonly int _inputSize, _hidden;
     private readonly float* _h, _c, _gates, _scratch, _z;
 
     public RowStreamStepper(SequenceModel model)
@@ -106,10 +107,10 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
             _weights[l] = model.Weights(l, 0);
         }
 
-        _fused = TCell.RecurrentFirst && typeof(TProduct) == typeof(ColumnGemvProduct) && _weights[0].FusedTransposed is not null;
+        // LayerWeights keeps a fused layout only for a cell whose ForwardRow takes it (AddRecurrent = false).
+        _fused = typeof(TProduct) == typeof(ColumnGemvProduct) && _weights[0].FusedTransposed is not null;
         _inputSize = cfg.InputSize;
         _hidden = cfg.HiddenSize;
-        _gateRows = _weights[0].GateRows;
         _h = (float*)Unsafe.AsPointer(ref H[0]);
         _c = C.Length == 0 ? null : (float*)Unsafe.AsPointer(ref C[0]);
         _gates = (float*)Unsafe.AsPointer(ref Gates[0]);
@@ -120,7 +121,7 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(ReadOnlySpan<float> x, int steps, Span<float> y)
     {
-        int h = _hidden, gh = _gateRows, inputSize = _inputSize;
+        int h = _hidden, inputSize = _inputSize;
         fixed (float* px = x)
         fixed (float* py = y)
         {
@@ -140,7 +141,7 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                         RowCopy<TS, TV>.Copy(hl, _z + inSize, h);
                         fixed (float* wt = w.FusedTransposed)
                         {
-                            GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, gh, _z, _gates, accumulate: false);
+                            GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, w.FusedColumns, _z, _gates, accumulate: false);
                         }
                     }
                     else

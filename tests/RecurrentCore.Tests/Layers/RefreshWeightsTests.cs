@@ -38,4 +38,40 @@ public class RefreshWeightsTests
         rebuilt.Forward(rebuilt.CreateWorkspace(T, B), x, T, B, b);
         Assert.Equal(b, a);
     }
+
+    /// <summary>
+    /// One stream at small H steps through the fused one-row layouts (LSTM [W_ihᵀ; W_hhᵀ], GRU [r | z | n_x | n_h]),
+    /// which RefreshWeights must re-derive too.
+    /// </summary>
+    [Theory]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Gru)]
+    [InlineData(CellKind.RnnTanh)]
+    public void Refreshed_stream_equals_a_rebuilt_one(CellKind cell)
+    {
+        var rng = new Random(11);
+        var cfg = new RecurrentConfig(cell, 5, 9, numLayers: 2);
+        var p = FastPathHarness.Parameters(cfg, rng, 0.4);
+        var layer = RecurrentLayer.FromParameters(p);
+        var p2 = FastPathHarness.Parameters(cfg, rng, 0.4);
+        foreach (var (_, _, l, d, kind) in RecurrentParameters.Layout(cfg))
+        {
+            var storage = layer.ParameterStorage(l, d, kind);
+            var values = p2[l, d, kind];
+            for (int i = 0; i < storage.Length; i++)
+            {
+                storage[i] = (float)values[i];
+            }
+        }
+
+        layer.RefreshWeights();
+        var rebuilt = RecurrentLayer.FromParameters(p2);
+        const int T = 4;
+        var x = FastPathHarness.ToSingle(RandomData.Normal(rng, T * 5));
+        var a = new float[T * cfg.OutputSize];
+        var b = new float[a.Length];
+        layer.CreateStream().Step(x, T, a);
+        rebuilt.CreateStream().Step(x, T, b);
+        Assert.Equal(b, a);
+    }
 }

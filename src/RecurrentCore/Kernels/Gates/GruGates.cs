@@ -202,6 +202,20 @@ internal static unsafe class GruGates
         RowDriver.Run<ForwardRow, TS, TV>(ref k, hidden);
     }
 
+    /// <summary>
+    /// The inference row forward from one fused product, no checks or dispatch: <paramref name="g"/> (4H) holds
+    /// [W_ir x + W_hr h | W_iz x + W_hz h | W_in x | W_hn h]; r = σ(g_r + b_ir + b_hr), z likewise,
+    /// n = tanh(n_x + b_in + r ⊙ (n_h + b_hn)), h = (1 − z) ⊙ n + z ⊙ h_prev. The biases may be null; h may be h_prev.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ForwardFused<TS, TV>(nint hidden, float* g, float* biasIh, float* biasHh, float* hPrev, float* h)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new ForwardRow { Gi = g, Gh = g + (3 * hidden), BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, H = h, Hidden = hidden, Fused = true };
+        RowDriver.Run<ForwardRow, TS, TV>(ref k, hidden);
+    }
+
     /// <summary>The row backward at width <typeparamref name="TS"/>, no checks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Backward<TS, TV>(nint hidden, float* gates, float* ghN, float* hPrev, float* dh, float* dGi, float* dGh, float* dhPrev)
@@ -223,6 +237,9 @@ internal static unsafe class GruGates
         public nint Hidden;
         public bool Save;
 
+        /// <summary>Gi holds r and z summed over both products and Gh points at n_h alone (<see cref="ForwardFused"/>).</summary>
+        public bool Fused;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
@@ -231,10 +248,21 @@ internal static unsafe class GruGates
             nint n = Hidden;
             float* gi = Gi + j;
             float* gh = Gh + j;
-            var ar = TS.Add(TS.Load(gi), TS.Load(gh));
-            var az = TS.Add(TS.Load(gi + n), TS.Load(gh + n));
+            TV ar, az, ghn;
+            if (Fused)
+            {
+                ar = TS.Load(gi);
+                az = TS.Load(gi + n);
+                ghn = TS.Load(gh);
+            }
+            else
+            {
+                ar = TS.Add(TS.Load(gi), TS.Load(gh));
+                az = TS.Add(TS.Load(gi + n), TS.Load(gh + n));
+                ghn = TS.Load(gh + (2 * n));
+            }
+
             var ain = TS.Load(gi + (2 * n));
-            var ghn = TS.Load(gh + (2 * n));
             if (BiasIh != null)
             {
                 float* b = BiasIh + j;
