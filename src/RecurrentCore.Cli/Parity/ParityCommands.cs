@@ -28,6 +28,13 @@ internal static class ParityCommands
         var output = new Option<string>("--out") { Description = "Output directory (created when absent).", Required = true };
         var reference = new Option<bool>("--reference") { Description = "Run the scalar double-precision reference path instead of the fast float32 kernels." };
         var command = new Command(name, description) { cell, weights, input, h0, c0, lengths, batchFirst, output, reference };
+        Option<string>? format = null;
+        if (!backward)
+        {
+            format = new Option<string>("--weights-format") { Description = "f32, bf16 or int8: convert W_ih and W_hh before running (with --reference: the double reference on the converted weights).", DefaultValueFactory = _ => "f32" };
+            format.AcceptOnlyFromAmong("f32", "bf16", "int8");
+            command.Options.Add(format);
+        }
 
         Option<string>? gradOutput = null;
         Option<string?>? gradHN = null, gradCN = null;
@@ -55,7 +62,8 @@ internal static class ParityCommands
                 gradHN is null ? null : parse.GetValue(gradHN),
                 gradCN is null ? null : parse.GetValue(gradCN));
             var inputs = ParityInputs.Load(paths);
-            var (outputs, grads) = ParityRun.Execute(inputs, parse.GetValue(reference));
+            var wf = format is null ? WeightFormat.Float32 : WeightFormats.Parse(parse.GetValue(format)!);
+            var (outputs, grads) = ParityRun.Execute(inputs, parse.GetValue(reference), wf);
             string dir = parse.GetValue(output)!;
             var files = ParityRun.Files(inputs, outputs, grads);
             AtomicOutput.WriteAll(dir, files);

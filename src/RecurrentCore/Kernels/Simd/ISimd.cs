@@ -125,6 +125,9 @@ internal unsafe interface ISimd<TV>
     /// </summary>
     static abstract TV DotBytes(TV accumulator, byte* u, sbyte* s);
 
+    /// <summary>How <see cref="DotBytes"/> and <see cref="LoadBFloat16"/> run on this width, for <c>recurrent info</c>.</summary>
+    static abstract string QuantizedInstructions { get; }
+
     /// <summary>The 32-bit integer sum of the lanes' bits (wrapping; exact in any order).</summary>
     static abstract int IntSum(TV value);
 

@@ -134,6 +134,8 @@ internal readonly unsafe struct Simd128 : ISimd<V>
         return (accumulator.AsInt32() + sum).AsSingle();
     }
 
+    public static string QuantizedInstructions => "bf16: widen + shift, fused multiply-add; int8: portable widen, 16-bit multiply, widen, add";
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector128.Sum(value.AsInt32());
 

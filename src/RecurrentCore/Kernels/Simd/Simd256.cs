@@ -110,6 +110,10 @@ internal readonly unsafe struct Simd256 : ISimd<V>
         return (accumulator.AsInt32() + lo + hi).AsSingle();
     }
 
+    public static string QuantizedInstructions => AvxVnni.IsSupported
+        ? "bf16: vpmovzxwd + vpslld, vfmadd231ps; int8: vpdpbusd (AVX-VNNI)"
+        : "bf16: vpmovzxwd + vpslld, vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector256.Sum(value.AsInt32());
 

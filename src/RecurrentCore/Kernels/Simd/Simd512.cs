@@ -107,6 +107,8 @@ internal readonly unsafe struct Simd512 : ISimd<V>
         return (accumulator.AsInt32() + lo + hi).AsSingle();
     }
 
+    public static string QuantizedInstructions => "bf16: vpmovzxwd + vpslld, vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector512.Sum(value.AsInt32());
 
