@@ -4,11 +4,12 @@ using RecurrentCore.Interop.Onnx;
 namespace RecurrentCore.Peers;
 
 /// <summary>
-/// ONNX Runtime (CPU execution provider, in process) on the model our exporter writes, in its best case: one intra-op
-/// and one inter-op thread, sequential execution, every graph optimisation, and every input and output bound once
-/// through <see cref="OrtIoBinding"/> to OrtValues over pinned arrays, so a call is one RunWithBinding. The step
-/// scenarios run the T = 1 model with h0/c0 inputs; the state is carried by two bindings that swap the h/c buffers:
-/// step k reads h0/c0 from the buffers step k − 1 wrote as h_n/c_n.
+/// ONNX Runtime (CPU execution provider, in process) in its best case: the scenario's intra-op thread count, one
+/// inter-op thread, sequential execution, every graph optimisation, and every input and output bound once through
+/// <see cref="OrtIoBinding"/> to OrtValues over pinned arrays, so a call is one RunWithBinding. Float32: the model our
+/// exporter writes. Int8 (<c>quantized</c>, LSTM only): <see cref="QuantizedLstmModel"/>'s DynamicQuantizeLSTM on the
+/// same weights. The step scenarios run the T = 1 model with h0/c0 inputs; the state is carried by two bindings that
+/// swap the h/c buffers: step k reads h0/c0 from the buffers step k − 1 wrote as h_n/c_n.
 /// </summary>
 internal sealed class OrtEngine : InProcessEngine
 {
@@ -19,17 +20,22 @@ internal sealed class OrtEngine : InProcessEngine
     private readonly OrtIoBinding[] _bindings;
     private readonly float[] _x, _y;
     private readonly float[][] _h = new float[2][], _c = new float[2][];
+    private readonly bool _quantized;
     private int _parity;
 
-    public OrtEngine(ScenarioData data)
+    public OrtEngine(ScenarioData data, bool quantized = false)
     {
+        ArgumentNullException.ThrowIfNull(data);
         _data = data;
+        _quantized = quantized;
         var s = data.Scenario;
         bool step = s.Mode == PeerMode.Step, lstm = s.Cell == CellKind.Lstm;
-        byte[] model = OnnxModel.Export(data.Parameters, new OnnxExportOptions { InitialStates = step });
+        byte[] model = quantized
+            ? QuantizedLstmModel.Build(data, initialStates: step)
+            : OnnxModel.Export(data.Parameters, new OnnxExportOptions { InitialStates = step });
         var options = new SessionOptions
         {
-            IntraOpNumThreads = 1,
+            IntraOpNumThreads = s.Threads,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -45,7 +51,7 @@ internal sealed class OrtEngine : InProcessEngine
         _y = new float[t * b * h];
         long[] stateShape = [1, b, h];
         var x = Value(_x, [t, b, s.Input]);
-        var y = Value(_y, [t, b, h]);
+        var y = Value(_y, quantized ? [t, 1, b, h] : [t, b, h]);
         var hv = new OrtValue[2];
         var cv = new OrtValue[2];
         for (int p = 0; p < 2; p++)
@@ -86,9 +92,29 @@ internal sealed class OrtEngine : InProcessEngine
         }
     }
 
-    public override string Name => "ORT";
+    /// <summary>Quantization error bound of the int8 model against float32, |Δ| / max(1, |ref|) (see docs/peers.md).</summary>
+    public const double QuantizedTolerance = 0.02;
 
-    public override string Detail => "Microsoft.ML.OnnxRuntime 1.31.1 CPU, 1 thread, IoBinding";
+    public override string Key => _quantized ? "ort-int8" : "ort";
+
+    public override string Name => _quantized ? "ORT int8" : "ORT";
+
+    public override string Detail => $"Microsoft.ML.OnnxRuntime {OrtVersion} CPU{(_quantized ? " com.microsoft.DynamicQuantizeLSTM (int8 per-channel W/R, uint8 dynamic X/h)" : string.Empty)}, {_data.Scenario.Threads} thread{(_data.Scenario.Threads > 1 ? "s" : string.Empty)}, IoBinding";
+
+    /// <summary>Native code: a second is enough for ORT's first-run allocations and weight pre-packing.</summary>
+    protected override double WarmCap => 1.0;
+
+    public override double Tolerance => _quantized ? QuantizedTolerance : PeerRunner.Tolerance;
+
+    /// <summary>The native library's version string.</summary>
+    public static string OrtVersion => OrtEnv.Instance().GetVersionString();
+
+    /// <summary>Whether ORT runs the scenario: float32 everything but training; int8 LSTM step and sequence.</summary>
+    public static bool Supports(PeerScenario s, bool quantized)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        return s.Mode != PeerMode.Train && (!quantized || s.Cell == CellKind.Lstm);
+    }
 
     public override IReadOnlyDictionary<string, float[]> Check()
     {

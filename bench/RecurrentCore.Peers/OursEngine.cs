@@ -1,9 +1,13 @@
-using RecurrentCore.Kernels;
 using RecurrentCore.Layers;
 
 namespace RecurrentCore.Peers;
 
-/// <summary>RecurrentCore: <see cref="StreamState.Step(ReadOnlySpan{float}, Span{float})"/> for the step scenarios, <see cref="RecurrentLayer.Forward"/> (and <see cref="RecurrentLayer.Backward"/>) otherwise.</summary>
+/// <summary>
+/// RecurrentCore: <see cref="StreamState.Step(ReadOnlySpan{float}, Span{float})"/> for the step scenarios,
+/// <see cref="RecurrentLayer.Forward"/> (and <see cref="RecurrentLayer.Backward"/>) on a workspace with the scenario's
+/// thread count otherwise. Only the layer, workspace, stream and gradient API: this file builds against any revision
+/// bench/peers/ab.sh compares.
+/// </summary>
 internal sealed class OursEngine : InProcessEngine
 {
     private readonly ScenarioData _data;
@@ -15,6 +19,7 @@ internal sealed class OursEngine : InProcessEngine
 
     public OursEngine(ScenarioData data)
     {
+        ArgumentNullException.ThrowIfNull(data);
         _data = data;
         var s = data.Scenario;
         _layer = RecurrentLayer.FromParameters(data.Parameters);
@@ -30,13 +35,13 @@ internal sealed class OursEngine : InProcessEngine
                 _dx = [];
                 break;
             case PeerMode.Sequence:
-                _workspace = _layer.CreateWorkspace(s.SeqLen, s.Batch);
+                _workspace = _layer.CreateWorkspace(s.SeqLen, s.Batch, threads: s.Threads);
                 _x0 = data.Input;
                 _y = new float[s.SeqLen * s.Batch * s.Hidden];
                 _dx = [];
                 break;
             default:
-                _workspace = _layer.CreateWorkspace(s.SeqLen, s.Batch, training: true);
+                _workspace = _layer.CreateWorkspace(s.SeqLen, s.Batch, training: true, threads: s.Threads);
                 _grads = new RecurrentGradients(s.Config);
                 _x0 = data.Input;
                 _y = new float[s.SeqLen * s.Batch * s.Hidden];
@@ -45,9 +50,30 @@ internal sealed class OursEngine : InProcessEngine
         }
     }
 
+    public override string Key => "ours";
+
     public override string Name => "ours";
 
-    public override string Detail => "RecurrentCore " + KernelCatalog.Name(_layer.Variant) + (_data.Scenario.Mode == PeerMode.Step ? ", StreamState.Step" : string.Empty);
+    public override string Detail
+    {
+        get
+        {
+            var s = _data.Scenario;
+            string threads = s.Mode == PeerMode.Step ? ", StreamState.Step" : $", {s.Threads} thread{(s.Threads > 1 ? "s" : string.Empty)}";
+            return "RecurrentCore " + VariantName(_layer) + threads;
+        }
+    }
+
+    /// <summary>
+    /// The layer's kernel variant, read by reflection: the property has moved between revisions, and the before/after
+    /// builds must compile from the same source.
+    /// </summary>
+    public static string VariantName(object layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        object? v = layer.GetType().GetProperty("Variant")?.GetValue(layer);
+        return v?.ToString()?.ToLowerInvariant() ?? "?";
+    }
 
     public override IReadOnlyDictionary<string, float[]> Check()
     {
@@ -57,7 +83,11 @@ internal sealed class OursEngine : InProcessEngine
         {
             _stream!.Reset();
             var ys = new float[PeerScenario.CheckSteps * s.Hidden];
-            _stream.Step(_data.Input, PeerScenario.CheckSteps, ys);
+            for (int k = 0; k < PeerScenario.CheckSteps; k++)
+            {
+                _stream.Step(_data.Input.AsSpan(k * s.Input, s.Input), ys.AsSpan(k * s.Hidden, s.Hidden));
+            }
+
             result["output"] = ys;
             result["h_n"] = _stream.HiddenState.ToArray();
             if (s.Cell == CellKind.Lstm)

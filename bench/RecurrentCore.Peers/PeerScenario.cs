@@ -15,8 +15,8 @@ internal enum PeerMode
     Train,
 }
 
-/// <summary>One row of the peer table: a single-layer, unidirectional layer with I = H.</summary>
-internal sealed record PeerScenario(PeerMode Mode, CellKind Cell, int Hidden, int Batch, int SeqLen)
+/// <summary>One row of the peer table: a single-layer, unidirectional layer with I = H, run on <see cref="Threads"/> threads.</summary>
+internal sealed record PeerScenario(PeerMode Mode, CellKind Cell, int Hidden, int Batch, int SeqLen, int Threads = 1)
 {
     /// <summary>Steps fed from zero state for the step scenarios' agreement check.</summary>
     public const int CheckSteps = 8;
@@ -33,7 +33,7 @@ internal sealed record PeerScenario(PeerMode Mode, CellKind Cell, int Hidden, in
         _ => Cell.ToString(),
     };
 
-    /// <summary>The wire name of the cell (the CLI's and torch_bench.py's).</summary>
+    /// <summary>The wire name of the cell (the CLI's and peer_server.py's).</summary>
     public string CellKey => Cell switch
     {
         CellKind.Lstm => "lstm",
@@ -44,23 +44,30 @@ internal sealed record PeerScenario(PeerMode Mode, CellKind Cell, int Hidden, in
 
     public string ModeKey => Mode.ToString().ToLowerInvariant();
 
-    public string Name => Mode switch
+    /// <summary>The scenario without its thread count (the before/after and thread-scaling tables pair rows by it).</summary>
+    public string Shape => Mode switch
     {
         PeerMode.Step => string.Create(CultureInfo.InvariantCulture, $"{CellName} step H={Hidden}"),
         PeerMode.Sequence => string.Create(CultureInfo.InvariantCulture, $"{CellName} seq T={SeqLen} B={Batch} H={Hidden}"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{CellName} train T={SeqLen} B={Batch} H={Hidden}"),
     };
 
-    /// <summary>Whether ONNX Runtime takes part (not in training: ORT's CPU inference runtime has no backward).</summary>
-    public bool UsesOrt => Mode != PeerMode.Train;
+    public string Name => Threads == 1 ? Shape : string.Create(CultureInfo.InvariantCulture, $"{Shape} threads={Threads}");
 
     /// <summary>Forward FLOPs of one call: 2·T·B·G·H·(I + H) (the two products; gates and biases are not counted).</summary>
     public double ForwardFlops => 2.0 * (Mode == PeerMode.Step ? 1 : SeqLen) * Batch * Cell.GateCount() * Hidden * (Input + Hidden);
 
-    public static IReadOnlyList<PeerScenario> Full()
+    /// <summary>
+    /// The scenarios of issues 10, 15 and 11: streaming step B = 1 at H = 16, 64, 256; sequence inference T = 100 at
+    /// B = 1 (H = 64, 256, 1024) and B = 16 (H = 256, 1024); training T = 50, B = 32, H = 256; LSTM and GRU; the
+    /// sequence and training rows at every thread count of <paramref name="threads"/> (a step has no threads to use).
+    /// </summary>
+    public static IReadOnlyList<PeerScenario> Full(IReadOnlyList<int> threads)
     {
+        ArgumentNullException.ThrowIfNull(threads);
         var list = new List<PeerScenario>();
-        foreach (var cell in new[] { CellKind.Lstm, CellKind.Gru, CellKind.RnnTanh })
+        var cells = new[] { CellKind.Lstm, CellKind.Gru };
+        foreach (var cell in cells)
         {
             foreach (int h in new[] { 16, 64, 256 })
             {
@@ -68,38 +75,32 @@ internal sealed record PeerScenario(PeerMode Mode, CellKind Cell, int Hidden, in
             }
         }
 
-        foreach (var cell in new[] { CellKind.Lstm, CellKind.Gru })
+        foreach (int t in threads)
         {
-            foreach (int b in new[] { 1, 16 })
+            foreach (var cell in cells)
             {
-                foreach (int h in new[] { 64, 256, 1024 })
+                foreach (var (b, h) in new[] { (1, 64), (1, 256), (1, 1024), (16, 256), (16, 1024) })
                 {
-                    list.Add(new PeerScenario(PeerMode.Sequence, cell, h, b, 100));
+                    list.Add(new PeerScenario(PeerMode.Sequence, cell, h, b, 100, t));
                 }
             }
-        }
 
-        foreach (var cell in new[] { CellKind.Lstm, CellKind.Gru })
-        {
-            foreach (int b in new[] { 1, 32 })
+            foreach (var cell in cells)
             {
-                foreach (int h in new[] { 64, 256 })
-                {
-                    list.Add(new PeerScenario(PeerMode.Train, cell, h, b, 50));
-                }
+                list.Add(new PeerScenario(PeerMode.Train, cell, 256, 32, 50, t));
             }
         }
 
         return list;
     }
 
+    /// <summary>A small set for a quick look (~30 s): one scenario per mode and peer family.</summary>
     public static IReadOnlyList<PeerScenario> Quick() =>
     [
         new(PeerMode.Step, CellKind.Lstm, 64, 1, 1),
         new(PeerMode.Step, CellKind.Gru, 16, 1, 1),
-        new(PeerMode.Step, CellKind.RnnTanh, 64, 1, 1),
         new(PeerMode.Sequence, CellKind.Lstm, 64, 1, 100),
-        new(PeerMode.Sequence, CellKind.Gru, 64, 16, 100),
-        new(PeerMode.Train, CellKind.Lstm, 64, 1, 50),
+        new(PeerMode.Sequence, CellKind.Gru, 256, 16, 100),
+        new(PeerMode.Train, CellKind.Lstm, 64, 32, 50),
     ];
 }

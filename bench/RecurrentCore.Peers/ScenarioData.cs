@@ -1,21 +1,29 @@
-using RecurrentCore.Interop;
-using RecurrentCore.Training;
-
 namespace RecurrentCore.Peers;
 
 /// <summary>
 /// The weights and inputs every engine of a scenario runs on, drawn once from a fixed seed: weights and biases
-/// U(−1/√H, 1/√H) as PyTorch's reset_parameters (rounded to float32, so the float32 copies given to ONNX Runtime and
-/// PyTorch hold the same values), inputs and output gradients U(−1, 1).
+/// U(−1/√H, 1/√H) as PyTorch's reset_parameters (rounded to float32, so the float32 copies given to the peers hold the
+/// same values), inputs and output gradients U(−1, 1). The generator is the harness's own (SplitMix64), so the values
+/// do not change when the library's training helpers do: the before/after runs of bench/peers/ab.sh see the same data.
 /// </summary>
 internal sealed class ScenarioData
 {
     public ScenarioData(PeerScenario scenario, ulong seed = 20261130)
     {
+        ArgumentNullException.ThrowIfNull(scenario);
         Scenario = scenario;
-        var random = new SeededRandom(seed);
+        var random = new SplitMix64(seed ^ (ulong)scenario.Hidden * 0x9E3779B97F4A7C15UL ^ (ulong)scenario.Cell);
         Parameters = new RecurrentParameters(scenario.Config);
-        Initialization.PyTorchRecurrent(Parameters, random);
+        double bound = 1.0 / Math.Sqrt(scenario.Hidden);
+        foreach (var kind in RecurrentParameters.Kinds)
+        {
+            var values = Parameters[0, 0, kind];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (float)random.Uniform(bound);
+            }
+        }
+
         int b = scenario.Batch, h = scenario.Hidden;
         int steps = scenario.Mode == PeerMode.Step ? PeerScenario.CheckSteps : scenario.SeqLen;
         InputShape = [steps, b, scenario.Input];
@@ -57,17 +65,17 @@ internal sealed class ScenarioData
         Directory.CreateDirectory(dir);
         foreach (var (name, shape, data) in Parameters.Named())
         {
-            Npy.WriteFile(Path.Combine(dir, name + ".npy"), HostTensor.FromDouble(shape, data).ToSingleTensor());
+            NpyFile.Write(Path.Combine(dir, name + ".npy"), shape, data.Select(v => (float)v).ToArray());
         }
 
-        Npy.WriteFile(Path.Combine(dir, "x.npy"), HostTensor.FromSingle(InputShape, Input));
+        NpyFile.Write(Path.Combine(dir, "x.npy"), InputShape, Input);
         if (Scenario.Mode == PeerMode.Train)
         {
-            Npy.WriteFile(Path.Combine(dir, "grad_output.npy"), HostTensor.FromSingle(OutputShape, GradOutput));
-            Npy.WriteFile(Path.Combine(dir, "grad_h_n.npy"), HostTensor.FromSingle(StateShape, GradHN));
+            NpyFile.Write(Path.Combine(dir, "grad_output.npy"), OutputShape, GradOutput);
+            NpyFile.Write(Path.Combine(dir, "grad_h_n.npy"), StateShape, GradHN);
             if (GradCN.Length != 0)
             {
-                Npy.WriteFile(Path.Combine(dir, "grad_c_n.npy"), HostTensor.FromSingle(StateShape, GradCN));
+                NpyFile.Write(Path.Combine(dir, "grad_c_n.npy"), StateShape, GradCN);
             }
         }
     }
@@ -75,16 +83,31 @@ internal sealed class ScenarioData
     /// <summary>A parameter tensor as float32 (its values are float32 already).</summary>
     public float[] Single(ParameterKind kind) => Parameters[0, 0, kind].Select(v => (float)v).ToArray();
 
-    private static float[] Uniform(SeededRandom random, int n)
+    private static float[] Uniform(SplitMix64 random, int n)
     {
         var a = new float[n];
-        Initialization.Uniform(a, 1.0, random);
+        for (int i = 0; i < n; i++)
+        {
+            a[i] = (float)random.Uniform(1.0);
+        }
+
         return a;
     }
 }
 
-/// <summary>Small helpers on <see cref="HostTensor"/>.</summary>
-internal static class HostTensorExtensions
+/// <summary>SplitMix64 (Steele, Lea and Flood 2014): small, fast, and fixed here so the benchmark's data never drifts.</summary>
+internal sealed class SplitMix64(ulong seed)
 {
-    public static HostTensor ToSingleTensor(this HostTensor t) => HostTensor.FromSingle(t.Shape.ToArray(), t.ToSingle());
+    private ulong _state = seed;
+
+    public ulong Next()
+    {
+        ulong z = _state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>U(−bound, bound) from the top 53 bits.</summary>
+    public double Uniform(double bound) => ((((Next() >> 11) * (1.0 / (1UL << 53))) * 2) - 1) * bound;
 }

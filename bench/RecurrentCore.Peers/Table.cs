@@ -17,40 +17,95 @@ internal static class Table
 
     public static string Ratio(double? r) => r is double v ? string.Create(CultureInfo.InvariantCulture, $"{v:0.00}×") : "—";
 
-    public static string Progress(ScenarioResult r) => string.Create(
-        CultureInfo.InvariantCulture,
-        $"{r.Scenario.Name,-30} ours {Time(r.Ours.MedianNs),9}  ORT {Time(r.Ort?.MedianNs ?? double.NaN),9} ({Ratio(r.OrtRatio)})  PyTorch {Time(r.Torch?.MedianNs ?? double.NaN),9} ({Ratio(r.TorchRatio)})  err {Err(r.Ort)}/{Err(r.Torch)}{(r.Agrees ? string.Empty : "  OUTPUTS DISAGREE")}");
-
-    public static string Markdown(IReadOnlyList<ScenarioResult> results)
+    public static string Progress(ScenarioResult r)
     {
+        ArgumentNullException.ThrowIfNull(r);
         var sb = new StringBuilder();
-        sb.AppendLine("| scenario | ours | ORT | PyTorch | ORT / ours | PyTorch / ours | GFLOP/s ours · ORT · PyTorch | max rel. diff vs ORT · PyTorch | targets (issue 4) |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
-        foreach (var r in results)
+        sb.Append(CultureInfo.InvariantCulture, $"{r.Scenario.Name,-34} ours {Time(r.Ours.MedianNs),9}");
+        foreach (var e in r.Engines.Skip(1))
         {
-            string gflops = r.Scenario.Mode == PeerMode.Sequence
-                ? $"{G(r, r.Ours)} · {G(r, r.Ort)} · {G(r, r.Torch)}"
-                : string.Empty;
-            string targets = string.Join("; ", r.Targets.Select(t => t.Text + " " + (t.Met switch { true => "✓", false => "✗", null => "?" })));
-            sb.Append(CultureInfo.InvariantCulture, $"| {r.Scenario.Name} | {Time(r.Ours.MedianNs)} | {Time(r.Ort?.MedianNs ?? double.NaN)} | {Time(r.Torch?.MedianNs ?? double.NaN)} | ");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"{Ratio(r.OrtRatio)} | {Ratio(r.TorchRatio)} | {gflops} | {Err(r.Ort)} · {Err(r.Torch)} | {targets} |");
+            sb.Append(CultureInfo.InvariantCulture, $"  {e.Name} {Time(e.MedianNs)} ({Ratio(r.Ratio(e.Key))}, err {Err(e.MaxError)})");
         }
 
-        var variants = results.Where(r => r.Torch is not null && r.Scenario.Mode == PeerMode.Step)
-            .GroupBy(r => r.Torch!.Variant)
-            .Select(g => $"{g.Key} in {string.Join(", ", g.Select(r => r.Scenario.CellName + " H=" + r.Scenario.Hidden.ToString(CultureInfo.InvariantCulture)))}").ToList();
-        if (variants.Count != 0)
+        if (!r.Agrees)
         {
-            sb.AppendLine();
-            sb.AppendLine("PyTorch's step module, the faster of the cell (LSTMCell, ...) and nn.LSTM/GRU/RNN with T = 1, timed per scenario: " + string.Join("; ", variants) + ".");
+            sb.Append("  OUTPUTS DISAGREE: " + string.Join(", ", r.Engines.Where(e => !e.Agrees).Select(e => e.Name)));
         }
 
         return sb.ToString();
     }
 
-    private static string G(ScenarioResult r, EngineResult? e) =>
-        e is null ? "—" : string.Create(CultureInfo.InvariantCulture, $"{r.GFlops(e):0.0}");
+    /// <summary>
+    /// One row per scenario: ours, then each peer that ran anywhere as "time (peer / ours)", the forward GFLOP/s of ours
+    /// and of the fastest float32 peer, the worst float32 agreement, and the targets; notes on variants below.
+    /// </summary>
+    public static string Markdown(IReadOnlyList<ScenarioResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var keys = PeerFactory.AllKeys.Skip(1).Where(k => results.Any(r => r.Get(k) is not null)).ToList();
+        var names = keys.ToDictionary(k => k, k => results.Select(r => r.Get(k)).First(e => e is not null)!.Name, StringComparer.Ordinal);
+        var sb = new StringBuilder();
+        sb.Append("| scenario | ours |");
+        foreach (var k in keys)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" {names[k]} (peer / ours) |");
+        }
 
-    private static string Err(EngineResult? e) =>
-        e is null ? "—" : string.Create(CultureInfo.InvariantCulture, $"{e.MaxError:0.0e0}");
+        sb.AppendLine(" GFLOP/s ours · best peer (sequences) | max rel. diff (float32 peers) | targets |");
+        sb.Append("|---|---:|");
+        foreach (var _ in keys)
+        {
+            sb.Append("---:|");
+        }
+
+        sb.AppendLine("---:|---:|---|");
+        foreach (var r in results)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.Scenario.Name} | {Time(r.Ours.MedianNs)} |");
+            foreach (var k in keys)
+            {
+                var e = r.Get(k);
+                string cell = e is null ? "—" : $"{Time(e.MedianNs)} ({Ratio(r.Ratio(k))})";
+                if (e is not null && !e.IsFloat32)
+                {
+                    cell += $", Δ {Err(e.MaxError)}";
+                }
+
+                sb.Append(CultureInfo.InvariantCulture, $" {cell} |");
+            }
+
+            var best = r.BestPeer;
+            string gflops = r.Scenario.Mode != PeerMode.Sequence ? string.Empty
+                : string.Create(CultureInfo.InvariantCulture, $"{r.GFlops(r.Ours):0.0} · {(best is null ? "—" : r.GFlops(best).ToString("0.0", CultureInfo.InvariantCulture))}");
+            var floats = r.Engines.Skip(1).Where(e => e.IsFloat32).ToList();
+            string err = floats.Count == 0 ? "—" : Err(floats.Max(e => e.MaxError));
+            string targets = string.Join("; ", r.Targets.Select(t => t.Text + " " + (t.Met switch { true => "✓", false => "✗", null => "–" })));
+            sb.AppendLine(CultureInfo.InvariantCulture, $" {gflops} | {err} | {targets} |");
+        }
+
+        var notes = new List<string>();
+        foreach (var k in new[] { "rtneural", "torch2", "torch1" })
+        {
+            var groups = results.Where(r => r.Get(k) is { Variant.Length: > 0 } && r.Scenario.Mode == PeerMode.Step)
+                .GroupBy(r => r.Get(k)!.Variant)
+                .Select(g => $"{g.Key} in {string.Join(", ", g.Select(r => r.Scenario.CellName + " H=" + r.Scenario.Hidden.ToString(CultureInfo.InvariantCulture)))}").ToList();
+            if (groups.Count != 0)
+            {
+                notes.Add($"{names.GetValueOrDefault(k, k)} step configuration (fastest of {(k == "rtneural" ? "every backend × kind, timed 0.2 s each before the rounds" : "the cell and nn.X with T = 1")}): {string.Join("; ", groups)}.");
+            }
+        }
+
+        if (notes.Count != 0)
+        {
+            sb.AppendLine();
+            foreach (var n in notes)
+            {
+                sb.AppendLine(n);
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    public static string Err(double e) => double.IsNaN(e) ? "—" : string.Create(CultureInfo.InvariantCulture, $"{e:0.0e0}");
 }

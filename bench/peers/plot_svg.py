@@ -3,18 +3,21 @@
 
     python3 bench/peers/plot_svg.py results.json docs/peers.svg
 
-Top row: streaming step latency (B = 1) against H for LSTM, GRU and RNN-tanh; bottom row: sequence inference
-(T = 100, B = 1 and B = 16) time per time step against H for LSTM and GRU. Both axes logarithmic. Ours, ONNX Runtime,
-PyTorch, and RTNeural's published step latencies (issue 4) where they exist.
+Top row: streaming step latency (B = 1) against H for LSTM and GRU; bottom row: sequence inference (T = 100, B = 1
+and B = 16, one thread) time per time step against H for LSTM and GRU. Both axes logarithmic. Every engine of the run
+(ours, RTNeural, ONNX Runtime float32 and int8, oneDNN, PyTorch), as measured in it.
 """
 import json
 import math
 import sys
 
 SERIES = [("ours", "ours (RecurrentCore)", "#d62728", ""),
-          ("ort", "ONNX Runtime 1.31.1", "#1f77b4", ""),
-          ("torch", "PyTorch 1.13", "#2ca02c", "")]
-RTNEURAL = {("lstm", 16): 167, ("lstm", 64): 1780, ("gru", 16): 168, ("gru", 64): 1230}
+          ("rtneural", "RTNeural (best configuration)", "#9467bd", ""),
+          ("ort", "ONNX Runtime float32", "#1f77b4", ""),
+          ("ort-int8", "ONNX Runtime DynamicQuantizeLSTM int8", "#17becf", ""),
+          ("onednn", "oneDNN RNN primitive", "#ff7f0e", ""),
+          ("torch2", "PyTorch 2", "#2ca02c", ""),
+          ("torch1", "PyTorch 1.13", "#8c564b", "")]
 CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn-tanh": "RNN-tanh"}
 
 W, H = 300, 230          # panel size
@@ -78,42 +81,43 @@ def main():
     src, dst = sys.argv[1], sys.argv[2]
     with open(src) as f:
         data = json.load(f)
-    scen = data["scenarios"]
+    scen = [s for s in data["scenarios"] if s.get("threads", 1) == 1]
+    for s in scen:
+        s.update(s.get("engines", {}))
+    present = {key for s in scen for key in s.get("engines", {})}
+    series = [x for x in SERIES if x[0] in present]
     out = []
     panels = []
-    for cell in ("lstm", "gru", "rnn-tanh"):
+    for cell in ("lstm", "gru"):
         rows = sorted((s for s in scen if s["mode"] == "step" and s["cell"] == cell), key=lambda s: s["hidden"])
-        lines = [(label, colour, dash, [(s["hidden"], s[key]["median_ns"]) for s in rows if key in s]) for key, label, colour, dash in SERIES]
-        extra = [(h, ns, "RTNeural (issue 4)") for (c, h), ns in RTNEURAL.items() if c == cell]
-        panels.append(("%s streaming step, B=1" % CELL_NAMES[cell], [s["hidden"] for s in rows], lines, extra))
+        lines = [(label, colour, dash, [(s["hidden"], s[key]["median_ns"]) for s in rows if key in s]) for key, label, colour, dash in series]
+        panels.append(("%s streaming step, B=1" % CELL_NAMES[cell], [s["hidden"] for s in rows], lines, []))
     for cell in ("lstm", "gru"):
         lines = []
         hs = set()
         for b, dash in ((1, ""), (16, "5,3")):
             rows = sorted((s for s in scen if s["mode"] == "sequence" and s["cell"] == cell and s["batch"] == b), key=lambda s: s["hidden"])
             hs.update(s["hidden"] for s in rows)
-            for key, label, colour, _ in SERIES:
+            for key, label, colour, _ in series:
                 lines.append(("%s B=%d" % (label, b), colour, dash, [(s["hidden"], s[key]["median_ns"] / s["seq"]) for s in rows if key in s]))
         panels.append(("%s sequence T=100, per step" % CELL_NAMES[cell], sorted(hs), lines, []))
     panels = [p for p in panels if p[1]]
-    cols = 3
+    cols = 2
     rows_n = (len(panels) + cols - 1) // cols
     in_grid = len(panels) % cols != 0
-    width, height = cols * W, rows_n * H + (10 if in_grid else 150)
+    width, height = cols * W, rows_n * H + (10 if in_grid else 175)
     for i, (title, hs, lines, extra) in enumerate(panels):
         panel(out, (i % cols) * W, (i // cols) * H, title, hs, lines, extra)
     # Legend, in the free cell of the last row when there is one, else at the bottom.
     lx, ly = ((len(panels) % cols) * W + 20, (rows_n - 1) * H + 50) if in_grid else (20, rows_n * H + 10)
-    items = [(label, colour, "") for _, label, colour, _ in SERIES] + [("solid: B=1, dashed: B=16 (bottom row)", "#444", "5,3")]
+    items = [(label, colour, "") for _, label, colour, _ in series] + [("solid: B=1, dashed: B=16 (bottom row)", "#444", "5,3")]
     for k, (label, colour, dash) in enumerate(items):
         y = ly + 18 * k
         out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>' % (lx, y, lx + 24, y, colour, ' stroke-dasharray="%s"' % dash if dash else ""))
         out.append('<text x="%d" y="%d" font-size="11">%s</text>' % (lx + 30, y + 4, label))
     y = ly + 18 * len(items)
-    out.append('<path d="M%d,%d l5,5 l-5,5 l-5,-5 z" fill="#9467bd"/>' % (lx + 12, y - 5))
-    out.append('<text x="%d" y="%d" font-size="11">RTNeural step (issue 4)</text>' % (lx + 30, y + 4))
-    out.append('<text x="%d" y="%d" font-size="10" fill="#555">median latency, single thread, log-log axes</text>' % (lx, y + 22))
-    out.append('<text x="%d" y="%d" font-size="10" fill="#555">run %s</text>' % (lx, y + 36, data.get("utc", "")))
+    out.append('<text x="%d" y="%d" font-size="10" fill="#555">median latency, one thread, log-log axes%s</text>' % (lx, y + 8, ", pinned to CPU 0" if data.get("pinned") else ""))
+    out.append('<text x="%d" y="%d" font-size="10" fill="#555">run %s, %s, load %s</text>' % (lx, y + 22, data.get("utc", ""), data.get("cpu", ""), data.get("load_before", "")))
     svg = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif">' % (width, height, width, height),
            '<rect width="100%" height="100%" fill="white"/>'] + out + ["</svg>"]
     with open(dst, "w") as f:

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using RecurrentCore.Cli.Bench;
 using RecurrentCore.Cli.Demo;
 using RecurrentCore.Cli.Parity;
@@ -9,13 +10,20 @@ namespace RecurrentCore.Cli;
 /// <summary>The <c>recurrent</c> command: its subcommands and the one place errors become exit codes.</summary>
 public static class RecurrentCli
 {
-    /// <summary>Exit code for bad input (a malformed file, a shape mismatch); usage errors exit with 1 from the parser.</summary>
+    /// <summary>Exit code for a usage error (an unknown option or value, a missing or empty required option).</summary>
+    public const int UsageError = 1;
+
+    /// <summary>Exit code for bad input (a malformed file, a shape mismatch, an unwritable output).</summary>
     public const int BadInput = 2;
+
+    /// <summary>How every exit code is documented in the help.</summary>
+    internal const string ExitCodes =
+        "Exit codes: 0 success; 1 usage error (unknown or missing option, bad option value); 2 bad input or output (malformed file, shape mismatch, unwritable --out); 3 parity disagreement. Every error is one line on stderr.";
 
     /// <summary>Runs the command line; never throws for bad input or usage.</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        var root = new RootCommand("recurrent: PyTorch-compatible RNN, LSTM and GRU on the CPU.")
+        var root = new RootCommand("recurrent: PyTorch-compatible RNN, LSTM and GRU on the CPU. " + ExitCodes)
         {
             ParityCommands.Forward(),
             ParityCommands.Backward(),
@@ -29,13 +37,40 @@ public static class RecurrentCli
         var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         try
         {
-            return root.Parse(args).Invoke(config);
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                // The parser would print every error and then the whole help; one line, like every other error, is
+                // what a script's log needs.
+                error.WriteLine($"recurrent: error: {Describe(parse.Errors[0])} (--help shows the usage)");
+                return UsageError;
+            }
+
+            return parse.Invoke(config);
         }
         catch (Exception e) when (IsUserError(e))
         {
             error.WriteLine($"recurrent: error: {OneLine(e.Message)}");
             return BadInput;
         }
+    }
+
+    /// <summary>The parser's message, prefixed with the option it concerns when the message does not name it.</summary>
+    private static string Describe(ParseError e)
+    {
+        string message = OneLine(e.Message).Replace("\t", " ", StringComparison.Ordinal);
+        while (message.Contains("  ", StringComparison.Ordinal))
+        {
+            message = message.Replace("  ", " ", StringComparison.Ordinal);
+        }
+
+        var option = e.SymbolResult switch
+        {
+            OptionResult o => o.Option,
+            ArgumentResult { Parent: OptionResult o } => o.Option,
+            _ => null,
+        };
+        return option is null || message.Contains(option.Name, StringComparison.Ordinal) ? message : $"{option.Name}: {message}";
     }
 
     private static bool IsUserError(Exception e) =>

@@ -37,6 +37,7 @@ internal static class DemoCommand
         {
             seed, quick, outDir,
         };
+        PathOptions.RequireNonEmpty(outDir);
         command.SetAction(parse => Run(
             parse.GetValue(quick) ? DemoSettings.Quick : DemoSettings.Full,
             parse.GetValue(quick),
@@ -138,7 +139,7 @@ internal static class DemoCommand
             [.. columns.Select(c => c.Name.EndsWith(" c", StringComparison.Ordinal)
                 ? (c.Name, Enumerable.Range(1, tMax - 1).Select(i => (double)i).ToArray(), c.Values[1..])
                 : (c.Name, Enumerable.Range(0, tMax).Select(i => (double)i).ToArray(), c.Values))]);
-        AtomicOutput.WriteAll(outDir, [(SvgName, path => File.WriteAllText(path, svg))]);
+        AtomicOutput.WriteFile(outDir, SvgName, path => File.WriteAllText(path, svg));
         string svgPath = Path.Combine(outDir, SvgName);
         o.WriteLine();
         o.WriteLine($"   plot: {svgPath}");

@@ -30,6 +30,7 @@ internal static class ParityCheckCommand
             DefaultValueFactory = _ => Path.Combine(AppContext.BaseDirectory, "fixtures", "torch"),
         };
         var command = new Command("parity", "Check the reference and fast paths against the bundled PyTorch-exported models and print the agreement.") { fixtures };
+        PathOptions.RequireNonEmpty(fixtures);
         command.SetAction(parse => Run(parse.GetValue(fixtures)!, parse.InvocationConfiguration.Output));
         return command;
     }

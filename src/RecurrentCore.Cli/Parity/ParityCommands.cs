@@ -25,9 +25,14 @@ internal static class ParityCommands
         var c0 = new Option<string?>("--c0") { Description = "float32 initial cell state (L*D, B, H), LSTM only; zeros when absent." };
         var lengths = new Option<string?>("--lengths") { Description = "int64 sequence lengths (B,), each in 1..T, any order." };
         var batchFirst = new Option<bool>("--batch-first") { Description = "Input and output are (B, T, F) instead of (T, B, F)." };
-        var output = new Option<string>("--out") { Description = "Output directory (created when absent).", Required = true };
+        var output = new Option<string>("--out")
+        {
+            Description = "Output directory, replaced all or nothing: the new set is written beside it and swapped in only when complete, so a failed run leaves the previous outputs intact and a successful one leaves no stale file of an earlier run (see docs/reliability.md). It must be new, empty, or hold only files of an earlier run.",
+            Required = true,
+        };
         var reference = new Option<bool>("--reference") { Description = "Run the scalar double-precision reference path instead of the fast float32 kernels." };
         var command = new Command(name, description) { cell, weights, input, h0, c0, lengths, batchFirst, output, reference };
+        PathOptions.RequireNonEmpty(weights, input, h0, c0, lengths, output);
         Option<string>? format = null;
         if (!backward)
         {
@@ -46,6 +51,7 @@ internal static class ParityCommands
             command.Options.Add(gradOutput);
             command.Options.Add(gradHN);
             command.Options.Add(gradCN);
+            PathOptions.RequireNonEmpty(gradOutput, gradHN, gradCN);
         }
 
         command.SetAction(parse =>
@@ -66,7 +72,7 @@ internal static class ParityCommands
             var (outputs, grads) = ParityRun.Execute(inputs, parse.GetValue(reference), wf);
             string dir = parse.GetValue(output)!;
             var files = ParityRun.Files(inputs, outputs, grads);
-            AtomicOutput.WriteAll(dir, files);
+            AtomicOutput.WriteAll(dir, files, ParityRun.AllFileNames);
             parse.InvocationConfiguration.Output.WriteLine($"wrote {string.Join(", ", files.Select(f => f.FileName))} to {dir}");
             return 0;
         });

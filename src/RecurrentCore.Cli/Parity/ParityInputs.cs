@@ -23,12 +23,16 @@ internal sealed record ParityPaths(
 /// </summary>
 internal sealed class ParityInputs
 {
-    private ParityInputs(RecurrentParameters parameters, SequenceInputs sequence, UpstreamGradients? upstream)
+    private ParityInputs(ParityPaths paths, RecurrentParameters parameters, SequenceInputs sequence, UpstreamGradients? upstream)
     {
+        Paths = paths;
         Parameters = parameters;
         Sequence = sequence;
         Upstream = upstream;
     }
+
+    /// <summary>Where each input came from, for messages.</summary>
+    public ParityPaths Paths { get; }
 
     public RecurrentParameters Parameters { get; }
 
@@ -97,7 +101,7 @@ internal sealed class ParityInputs
             upstream = new UpstreamGradients(dy, dhn, dcn);
         }
 
-        return new ParityInputs(parameters, sequence, upstream);
+        return new ParityInputs(paths, parameters, sequence, upstream);
     }
 
     internal static string Shape(IEnumerable<int> shape) => "(" + string.Join(", ", shape) + ")";

@@ -32,10 +32,15 @@ internal static class ParityRun
         return (outputs, grads);
     }
 
+    /// <summary>Every file name a forward or backward run of any cell can write: what an earlier run may have left in --out.</summary>
+    public static readonly IReadOnlyCollection<string> AllFileNames =
+        ["output.npy", "h_n.npy", "c_n.npy", "grad_input.npy", "grad_h0.npy", "grad_c0.npy", "grads.safetensors"];
+
     private static (SequenceOutputs Outputs, SequenceGradients? Gradients) ExecuteFast(ParityInputs inputs)
     {
         var cfg = inputs.Config;
         var seq = inputs.Sequence;
+        RequireSingleRange(inputs);
         int states = cfg.NumLayers * cfg.NumDirections * seq.Batch * cfg.HiddenSize;
         bool lstm = cfg.Cell == CellKind.Lstm;
         var layer = RecurrentLayer.FromParameters(inputs.Parameters);
@@ -99,6 +104,47 @@ internal static class ParityRun
     }
 
     private static float[] ToSingle(double[]? data) => data is null ? [] : Array.ConvertAll(data, v => (float)v);
+
+    /// <summary>
+    /// The fast path computes in float32: a float64 weight or input beyond its range would silently become ±∞ (and
+    /// NaN outputs), so it is refused here, naming the file, the tensor and the index; --reference keeps double.
+    /// </summary>
+    private static void RequireSingleRange(ParityInputs inputs)
+    {
+        var p = inputs.Paths;
+        foreach (var (name, _, data) in inputs.Parameters.Named())
+        {
+            Check(data, p.Weights, $"tensor '{name}' ");
+        }
+
+        Check(inputs.Sequence.Input, p.Input, string.Empty);
+        Check(inputs.Sequence.H0, p.H0, string.Empty);
+        Check(inputs.Sequence.C0, p.C0, string.Empty);
+        if (inputs.Upstream is { } up)
+        {
+            Check(up.Output, p.GradOutput, string.Empty);
+            Check(up.HN, p.GradHN, string.Empty);
+            Check(up.CN, p.GradCN, string.Empty);
+        }
+
+        static void Check(double[]? values, string? path, string what)
+        {
+            if (values is null)
+            {
+                return;
+            }
+
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (Math.Abs(values[i]) > float.MaxValue && float.IsInfinity((float)values[i]))
+                {
+                    throw new CliException(string.Create(
+                        System.Globalization.CultureInfo.InvariantCulture,
+                        $"{path}: {what}value {values[i]:R} at flat index {i} is beyond float32's range (±{float.MaxValue:R}); the fast path computes in float32 (--reference computes in double)"));
+                }
+            }
+        }
+    }
 
     private static double[] ToDouble(float[] data) => Array.ConvertAll(data, v => (double)v);
 

@@ -17,6 +17,7 @@ internal static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely chars; 0 for all.", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sampler.", DefaultValueFactory = _ => 0UL };
         var command = new Command("generate", "Generate text from a character-level language model checkpoint.") { checkpoint, prompt, length, temperature, topK, seed };
+        PathOptions.RequireNonEmpty(checkpoint);
         command.SetAction(parse =>
         {
             string path = parse.GetValue(checkpoint)!;

@@ -28,15 +28,17 @@ internal static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 3e-3 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initialisation.", DefaultValueFactory = _ => 0UL };
         var checkpoint = new Option<string>("--checkpoint") { Description = "Output checkpoint (.safetensors).", Required = true };
+        var threads = new Option<int>("--threads") { Description = "Threads for the recurrent passes and the head (results bitwise identical to 1 thread).", DefaultValueFactory = _ => 1 };
         var command = new Command("train", "Train a character-level language model on a text file and save a safetensors checkpoint.")
         {
-            text, cell, hidden, layers, embedding, epochs, seqLen, batch, clip, optimizer, lr, seed, checkpoint,
+            text, cell, hidden, layers, embedding, epochs, seqLen, batch, clip, optimizer, lr, seed, checkpoint, threads,
         };
+        PathOptions.RequireNonEmpty(text, checkpoint);
         command.SetAction(parse => Run(
             new TrainSettings(
                 parse.GetValue(text)!, parse.GetValue(cell)!, parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(embedding),
                 parse.GetValue(epochs), parse.GetValue(seqLen), parse.GetValue(batch), parse.GetValue(clip), parse.GetValue(optimizer)!,
-                parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(checkpoint)!),
+                parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(checkpoint)!, parse.GetValue(threads)),
             parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error));
         return command;
@@ -51,6 +53,7 @@ internal static class TrainCommand
         Positive("--epochs", s.Epochs);
         Positive("--seq-len", s.SeqLen);
         Positive("--batch", s.Batch);
+        Positive("--threads", s.Threads);
         if (!(s.LearningRate > 0) || !double.IsFinite(s.LearningRate))
         {
             throw new CliException($"--lr must be a positive number, got {s.LearningRate.ToString(CultureInfo.InvariantCulture)}");
@@ -61,6 +64,7 @@ internal static class TrainCommand
             throw new CliException($"--clip must be 0 (off) or positive, got {s.Clip.ToString(CultureInfo.InvariantCulture)}");
         }
 
+        PrepareCheckpointFolder(s.CheckpointPath);
         string corpus = ReadText(s.TextPath);
         int streamLength = (corpus.Length - 1) / s.Batch;
         if (streamLength < 1)
@@ -81,14 +85,14 @@ internal static class TrainCommand
         // B contiguous streams: stream b reads ids[b·n .. (b+1)·n] (and the next char as its last target).
         int[] ids = model.Encode(corpus);
         int k = Math.Min(s.SeqLen, streamLength), b = s.Batch;
-        var trainer = lm.CreateTrainer(k, b);
+        using var trainer = lm.CreateTrainer(k, b, s.Threads);
         var inputs = new int[k * b];
         var targets = new int[k * b];
         int chunks = (streamLength + k - 1) / k;
         long totalChunks = (long)chunks * s.Epochs;
         output.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"train: {corpus.Length} chars, vocabulary {model.Vocabulary.Length}, {cell.Name()} H={s.Hidden} L={s.Layers} E={s.Embedding}, {lm.Parameters.ElementCount} parameters; B={b} streams of {streamLength} chars, truncation {k}, {s.Optimizer} lr {s.LearningRate}, clip {s.Clip}"));
+            $"train: {corpus.Length} chars, vocabulary {model.Vocabulary.Length}, {cell.Name()} H={s.Hidden} L={s.Layers} E={s.Embedding}, {lm.Parameters.ElementCount} parameters; B={b} streams of {streamLength} chars, truncation {k}, {s.Optimizer} lr {s.LearningRate}, clip {s.Clip}, threads {s.Threads}"));
         var bar = new ProgressBar(error, "train", totalChunks);
         var clock = Stopwatch.StartNew();
         long done = 0, chars = 0;
@@ -167,6 +171,32 @@ internal static class TrainCommand
         }
     }
 
+    /// <summary>
+    /// Creates the checkpoint's folder before any work, so a path that cannot be written fails in a second, not after
+    /// the whole training run.
+    /// </summary>
+    internal static void PrepareCheckpointFolder(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new CliException($"{path}: is a directory; --checkpoint names the .safetensors file to write");
+        }
+
+        string? folder = null;
+        try
+        {
+            folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (folder is not null)
+            {
+                Directory.CreateDirectory(folder);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new CliException($"{path}: cannot create the checkpoint's folder {folder}: {e.Message}", e);
+        }
+    }
+
     internal static void Positive(string flag, int value)
     {
         if (value < 1)
@@ -202,4 +232,4 @@ internal static class TrainCommand
 
 internal sealed record TrainSettings(
     string TextPath, string Cell, int Hidden, int Layers, int Embedding, int Epochs, int SeqLen, int Batch, double Clip, string Optimizer,
-    double LearningRate, ulong Seed, string CheckpointPath);
+    double LearningRate, ulong Seed, string CheckpointPath, int Threads = 1);

@@ -78,7 +78,7 @@ internal readonly struct ElmanCell<TNonlinearity> : ICell
             TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, s.Gates, accumulate: true);
         }
 
-        ElmanGates.Forward<TS, TV>(w.HiddenSize, s.Gates, null, s.H, TNonlinearity.Kind == RnnNonlinearity.Relu);
+        ElmanGates.Forward<TS, TV>(w.HiddenSize, s.Gates, s.Bias, s.H, TNonlinearity.Kind == RnnNonlinearity.Relu);
     }
 
     /// <summary>da = dh⊙φ'(h) (zero for inactive rows), dh_prev = da·W_hh; inactive rows pass dh through.</summary>

@@ -58,7 +58,7 @@ internal readonly struct GruCell : ICell
         TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, gh, accumulate: false);
         fixed (float* biasHh = w.GateBiasHh)
         {
-            GruGates.Forward<TS, TV>(w.HiddenSize, s.Gates, gh, null, biasHh, s.HPrev, s.H, s.Training);
+            GruGates.Forward<TS, TV>(w.HiddenSize, s.Gates, gh, s.Bias, biasHh, s.HPrev, s.H, s.Training);
         }
     }
 

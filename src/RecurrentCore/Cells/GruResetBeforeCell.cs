@@ -67,11 +67,11 @@ internal readonly struct GruResetBeforeCell : ICell
         int hs = w.HiddenSize;
         float* ghRz = s.Scratch, ghN = s.Scratch + (2 * hs), rh = s.Training ? s.Saved : s.Scratch + (3 * hs);
         TProduct.ForwardRow<TS, TV>(w.HiddenRz!, s.HPrev, ghRz, accumulate: false);
-        GruResetBeforeGates.ForwardStage1<TS, TV>(hs, s.Gates, ghRz, null, null, s.HPrev, rh);
+        GruResetBeforeGates.ForwardStage1<TS, TV>(hs, s.Gates, ghRz, s.Bias, null, s.HPrev, rh);
         TProduct.ForwardRow<TS, TV>(w.HiddenN, rh, ghN, accumulate: false);
         fixed (float* biasHh = w.GateBiasHh)
         {
-            GruResetBeforeGates.ForwardStage2<TS, TV>(hs, s.Gates, ghN, null, biasHh, s.HPrev, s.H, s.Training);
+            GruResetBeforeGates.ForwardStage2<TS, TV>(hs, s.Gates, ghN, s.Bias, biasHh, s.HPrev, s.H, s.Training);
         }
     }
 

@@ -168,6 +168,9 @@ internal unsafe struct RowStep
     /// <summary>G·H: the projection on entry (plus h_prev·W_hhᵀ when <see cref="AddRecurrent"/> is false).</summary>
     public float* Gates;
 
+    /// <summary>G·H: the folded projection bias when <see cref="Gates"/> does not hold it yet (the gate kernel adds it); else null.</summary>
+    public float* Bias;
+
     /// <summary>H each; h may be h_prev, c may be c_prev.</summary>
     public float* HPrev;
     public float* H;

@@ -61,7 +61,7 @@ internal readonly struct LstmCell : ICell
             TProduct.ForwardRow<TS, TV>(w.Hidden, s.HPrev, s.Gates, accumulate: true);
         }
 
-        LstmGates.Forward<TS, TV>(w.HiddenSize, s.Gates, null, s.CPrev, s.C, s.H, s.Training ? s.Saved : null, s.Training);
+        LstmGates.Forward<TS, TV>(w.HiddenSize, s.Gates, s.Bias, s.CPrev, s.C, s.H, s.Training ? s.Saved : null, s.Training);
     }
 
     /// <summary>dGates, dc_prev = dc_total⊙f and dh_prev = dGates·W_hh; inactive rows pass dh and dc through.</summary>

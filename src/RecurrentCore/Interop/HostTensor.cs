@@ -110,8 +110,16 @@ public sealed class HostTensor
     /// The elements as <see cref="float"/>: F32 as is, F64 rounded to nearest, BF16 exactly (its bits are the upper
     /// half of a binary32), F16 widened exactly via <see cref="Half"/>, integers converted (large I64/I32 round).
     /// </summary>
-    public float[] ToSingle()
+    /// <exception cref="InteropFormatException">An F64 value is finite but beyond float32's range (|v| rounds past
+    /// <see cref="float.MaxValue"/>): narrowing would silently make it ±∞; the message gives its flat index.</exception>
+    public float[] ToSingle() => ToSingle("<tensor>");
+
+    /// <summary>As <see cref="ToSingle()"/>, naming the tensor <paramref name="sourceName"/> in the error.</summary>
+    /// <exception cref="InteropFormatException">An F64 value is finite but beyond float32's range; the message names
+    /// <paramref name="sourceName"/> and the flat index.</exception>
+    public float[] ToSingle(string sourceName)
     {
+        ArgumentNullException.ThrowIfNull(sourceName);
         if (DType == TensorDType.F32 && BitConverter.IsLittleEndian)
         {
             return MemoryMarshal.Cast<byte, float>(_bytes).ToArray();
@@ -124,7 +132,7 @@ public sealed class HostTensor
             result[i] = DType switch
             {
                 TensorDType.F32 => BinaryPrimitives.ReadSingleLittleEndian(b[(i * 4)..]),
-                TensorDType.F64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(b[(i * 8)..]),
+                TensorDType.F64 => NarrowChecked(BinaryPrimitives.ReadDoubleLittleEndian(b[(i * 8)..]), i, sourceName),
                 TensorDType.BF16 => BFloat16ToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b[(i * 2)..])),
                 TensorDType.F16 => (float)BinaryPrimitives.ReadHalfLittleEndian(b[(i * 2)..]),
                 TensorDType.I64 => BinaryPrimitives.ReadInt64LittleEndian(b[(i * 8)..]),
@@ -135,6 +143,21 @@ public sealed class HostTensor
         }
 
         return result;
+    }
+
+    /// <summary>(float)<paramref name="value"/>, refusing a finite double that rounds to ±∞ in float32.</summary>
+    /// <exception cref="InteropFormatException">The value is finite and beyond float32's range.</exception>
+    internal static float NarrowChecked(double value, long index, string sourceName)
+    {
+        float narrowed = (float)value;
+        if (float.IsInfinity(narrowed) && double.IsFinite(value))
+        {
+            throw InteropFormatException.Create(
+                sourceName,
+                $"value {value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} at flat index {index} is beyond float32's range (±{float.MaxValue.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}) and would become infinite");
+        }
+
+        return narrowed;
     }
 
     /// <summary>

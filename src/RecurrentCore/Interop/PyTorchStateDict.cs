@@ -95,7 +95,8 @@ public static partial class PyTorchStateDict
     }
 
     /// <summary>Reads a state_dict into double-precision parameters, inferring the configuration (see <see cref="InferConfig"/>).</summary>
-    /// <exception cref="InteropFormatException">The set is inconsistent, or a tensor holds a non-finite value; the message names the tensor.</exception>
+    /// <exception cref="InteropFormatException">The set is inconsistent, a tensor is not floating point, or a tensor
+    /// holds a non-finite value; the message names the tensor.</exception>
     public static RecurrentParameters ToParameters(CellKind cell, IEnumerable<KeyValuePair<string, HostTensor>> tensors, string sourceName, bool batchFirst = false)
     {
         var list = tensors.ToList();
@@ -104,6 +105,11 @@ public static partial class PyTorchStateDict
         var p = new RecurrentParameters(config);
         foreach (var (name, _, data) in p.Named())
         {
+            if (!TensorDTypeInfo.IsFloatingPoint(byName[name].DType))
+            {
+                throw new InteropFormatException($"{sourceName}: tensor '{name}' has dtype {byName[name].DType}; recurrent weights must be floating point (F16, BF16, F32 or F64)");
+            }
+
             double[] values = byName[name].ToDouble();
             int bad = Array.FindIndex(values, v => !double.IsFinite(v));
             if (bad >= 0)

@@ -19,10 +19,21 @@ public static class SafeTensors
 
     private const string MetadataKey = "__metadata__";
 
-    /// <summary>Reads and validates the safetensors file at <paramref name="path"/>.</summary>
+    /// <summary>Reads and validates the safetensors file at <paramref name="path"/> (a regular file, or a pipe/FIFO).</summary>
     /// <exception cref="InteropFormatException">The file is malformed; the message names <paramref name="path"/>.</exception>
-    /// <exception cref="IOException">The file cannot be opened or read.</exception>
-    public static SafeTensorsFile ReadFile(string path) => Read(TensorFileSource.ReadAll(path), path);
+    /// <exception cref="IOException">The file cannot be opened or read, or <paramref name="path"/> is a directory.</exception>
+    public static SafeTensorsFile ReadFile(string path) => Read(TensorFileSource.ReadAll(path, Probe), path);
+
+    /// <summary>
+    /// Reads and validates a safetensors file from <paramref name="stream"/>, from its current position to its end.
+    /// A stream that cannot seek is read only as far as its header declares (and one byte more, to detect trailing
+    /// data), with the header bounded by <see cref="MaxHeaderBytes"/>.
+    /// </summary>
+    /// <param name="stream">A readable stream; it is not disposed.</param>
+    /// <param name="sourceName">Names the input in error messages (e.g. "&lt;stdin&gt;").</param>
+    /// <exception cref="InteropFormatException">The data is malformed; the message names <paramref name="sourceName"/>.</exception>
+    /// <exception cref="IOException">The stream cannot be read.</exception>
+    public static SafeTensorsFile Read(Stream stream, string sourceName) => Read(TensorFileSource.ReadAll(stream, sourceName, Probe), sourceName);
 
     /// <summary>Reads and validates safetensors <paramref name="bytes"/>.</summary>
     /// <param name="bytes">The whole file.</param>
@@ -36,16 +47,35 @@ public static class SafeTensors
             throw Fail(sourceName, $"file is {bytes.Length} bytes, too short for the 8-byte header size");
         }
 
-        ulong headerSize = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        long available = bytes.Length - 8L;
-        if (headerSize > (ulong)available)
+        if (bytes.StartsWith(NpyMagic))
         {
-            throw Fail(sourceName, $"header size {headerSize} exceeds the {available} bytes after the size field");
+            throw Fail(sourceName, "not a safetensors file: it starts with the .npy magic \\x93NUMPY");
+        }
+
+        ulong headerSize = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (headerSize == 0)
+        {
+            throw Fail(sourceName, "not a safetensors file: header size 0 leaves no room for the JSON header");
+        }
+
+        if (bytes.Length > 8 && bytes[8] != (byte)'{')
+        {
+            // The reference implementation requires the JSON header to start with '{' (InvalidHeaderStart); checking it
+            // first turns an .onnx file or garbage into "not a safetensors file" rather than a header-size overflow.
+            throw Fail(
+                sourceName,
+                $"not a safetensors file: the header after the 8-byte header size must be a JSON object starting with '{{', found byte 0x{bytes[8]:x2} (header size {headerSize})");
         }
 
         if (headerSize > MaxHeaderBytes)
         {
             throw Fail(sourceName, $"header size {headerSize} exceeds the limit of {MaxHeaderBytes} bytes");
+        }
+
+        long available = bytes.Length - 8L;
+        if (headerSize > (ulong)available)
+        {
+            throw Fail(sourceName, $"header size {headerSize} exceeds the {available} bytes after the size field (truncated file?)");
         }
 
         ReadOnlySpan<byte> header = bytes.Slice(8, (int)headerSize);
@@ -58,7 +88,7 @@ public static class SafeTensors
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            document = JsonDocument.Parse(header.ToArray(), JsonOptions);
         }
         catch (JsonException e)
         {
@@ -69,12 +99,99 @@ public static class SafeTensors
         {
             try
             {
+                RefuseRepeatedKeys(document.RootElement, "header", sourceName);
                 return ReadHeader(document.RootElement, buffer, sourceName);
             }
             catch (InvalidOperationException e)
             {
                 // JsonDocument accepts "\uD800" (a lone surrogate) but cannot turn it into a .NET string.
                 throw Fail(sourceName, "header has a string with an invalid \\u escape (lone UTF-16 surrogate)", e);
+            }
+        }
+    }
+
+    private static ReadOnlySpan<byte> NpyMagic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+
+    private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 16 };
+
+    /// <summary>
+    /// How much of a stream the header declares: the size field, the header, then the end of the furthest
+    /// data_offsets plus one byte (so trailing data is still seen). Stops early when the prefix is already malformed;
+    /// <see cref="Read(ReadOnlySpan{byte}, string)"/> then reports the problem.
+    /// </summary>
+    private static long Probe(ReadOnlySpan<byte> prefix)
+    {
+        if (prefix.Length < 9)
+        {
+            return 9;
+        }
+
+        ulong headerSize = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (prefix.StartsWith(NpyMagic) || prefix[8] != (byte)'{' || headerSize is 0 or > MaxHeaderBytes)
+        {
+            return prefix.Length;
+        }
+
+        long headerEnd = 8 + (long)headerSize;
+        if (prefix.Length < headerEnd)
+        {
+            return headerEnd;
+        }
+
+        ulong bufferEnd = 0;
+        try
+        {
+            using var document = JsonDocument.Parse(prefix[8..(int)headerEnd].ToArray(), JsonOptions);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return prefix.Length;
+            }
+
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Value.ValueKind == JsonValueKind.Object
+                    && property.Value.TryGetProperty("data_offsets", out var offsets)
+                    && offsets.ValueKind == JsonValueKind.Array
+                    && offsets.GetArrayLength() == 2
+                    && TryGetOffset(offsets[1], out ulong end))
+                {
+                    bufferEnd = Math.Max(bufferEnd, end);
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return prefix.Length;
+        }
+
+        return TensorFileSource.SaturatingAdd(headerEnd + 1, bufferEnd);
+    }
+
+    /// <summary>
+    /// Refuses an object with a repeated key anywhere in the header, as the reference implementation (serde) does:
+    /// JsonDocument keeps both and TryGetProperty would silently pick one.
+    /// </summary>
+    private static void RefuseRepeatedKeys(JsonElement element, string where, string source)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            HashSet<string>? seen = null;
+            foreach (var property in element.EnumerateObject())
+            {
+                seen ??= new HashSet<string>(StringComparer.Ordinal);
+                if (!seen.Add(property.Name))
+                {
+                    throw Fail(source, where == "header" ? $"duplicate name '{property.Name}' in header" : $"duplicate key '{property.Name}' in {where}");
+                }
+
+                RefuseRepeatedKeys(property.Value, where == "header" ? $"'{property.Name}'" : $"{where}.'{property.Name}'", source);
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in element.EnumerateArray())
+            {
+                RefuseRepeatedKeys(item, where, source);
             }
         }
     }

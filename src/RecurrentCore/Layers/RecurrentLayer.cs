@@ -100,11 +100,13 @@ public sealed class RecurrentLayer
     /// <param name="c0">(L·D, B, H) initial cell states (LSTM), or empty for zeros.</param>
     /// <param name="lengths">(B) sequence lengths in 1..T, or empty when all are T.</param>
     /// <exception cref="ArgumentException">A span's length does not fit the shapes, a length is out of range, or the workspace is too small or another layer's.</exception>
+    /// <exception cref="ObjectDisposedException">The workspace was disposed.</exception>
     public void Forward(
         RecurrentWorkspace workspace, ReadOnlySpan<float> input, int seqLen, int batch, Span<float> output, Span<float> hN = default,
         Span<float> cN = default, ReadOnlySpan<float> h0 = default, ReadOnlySpan<float> c0 = default, ReadOnlySpan<int> lengths = default)
     {
         ArgumentNullException.ThrowIfNull(workspace);
+        ObjectDisposedException.ThrowIf(workspace.IsDisposed, typeof(RecurrentWorkspace));
         ArgumentOutOfRangeException.ThrowIfLessThan(seqLen, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         workspace.Require(this, seqLen, batch);
@@ -118,11 +120,13 @@ public sealed class RecurrentLayer
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not fit the last forward's shapes.</exception>
     /// <exception cref="InvalidOperationException">The workspace is not a training one, or holds no forward.</exception>
+    /// <exception cref="ObjectDisposedException">The workspace was disposed.</exception>
     public void Backward(
         RecurrentWorkspace workspace, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN, RecurrentGradients gradients,
         Span<float> gradInput = default, Span<float> gradH0 = default, Span<float> gradC0 = default)
     {
         ArgumentNullException.ThrowIfNull(workspace);
+        ObjectDisposedException.ThrowIf(workspace.IsDisposed, typeof(RecurrentWorkspace));
         if (!ReferenceEquals(workspace.Layer, this))
         {
             throw new ArgumentException("the workspace was created by another layer", nameof(workspace));

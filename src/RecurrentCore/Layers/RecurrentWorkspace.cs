@@ -58,8 +58,15 @@ public sealed class RecurrentWorkspace : IDisposable
 
     internal Span<float> LayerOut(int layer, int count) => Buffers.LayerOut(layer, count);
 
-    /// <summary>Stops the worker threads of a multi-threaded workspace; a single-threaded one holds none.</summary>
-    public void Dispose() => Pool?.Dispose();
+    /// <summary>Stops the worker threads of a multi-threaded workspace; a single-threaded one holds none. Either way,
+    /// a later Forward or Backward with it throws <see cref="ObjectDisposedException"/>, whatever the call's size.</summary>
+    public void Dispose()
+    {
+        IsDisposed = true;
+        Pool?.Dispose();
+    }
+
+    internal bool IsDisposed { get; private set; }
 
     /// <summary>Grows the workspace (one new allocation) when it is smaller than the given shapes; a no-op otherwise.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is below 1, or the block would exceed one array's capacity.</exception>

@@ -50,7 +50,13 @@ public sealed class RecurrentLanguageModel
     public int VocabularySize => Embedding.NumEmbeddings;
 
     /// <summary>A truncated-BPTT trainer for <paramref name="batch"/> streams and chunks of up to <paramref name="chunkLength"/> steps.</summary>
-    public LanguageModelTrainer CreateTrainer(int chunkLength, int batch) => new(this, chunkLength, batch);
+    /// <param name="chunkLength">The longest chunk k.</param>
+    /// <param name="batch">Streams B.</param>
+    /// <param name="threads">
+    /// Threads for the recurrent passes and the head (the caller's included); every thread count gives bitwise identical
+    /// results. With more than one, dispose the trainer to stop them.
+    /// </param>
+    public LanguageModelTrainer CreateTrainer(int chunkLength, int batch, int threads = 1) => new(this, chunkLength, batch, threads);
 
     /// <summary>A single-stream sampler; each token costs one streaming step.</summary>
     public LanguageModelGenerator CreateGenerator() => new(this);
@@ -61,17 +67,18 @@ public sealed class RecurrentLanguageModel
 
 /// <summary>
 /// Trains a <see cref="RecurrentLanguageModel"/> chunk by chunk (truncated BPTT, state carried between chunks);
-/// every call after construction is allocation-free.
+/// every call after construction is allocation-free once the head's per-thread scratch has grown (the first step).
+/// The head's GEMMs and the recurrent passes share the workspace's threads.
 /// </summary>
-public sealed class LanguageModelTrainer
+public sealed class LanguageModelTrainer : IDisposable
 {
     private readonly RecurrentLanguageModel _model;
     private readonly float[] _x, _h, _logits, _dLogits, _dh, _dx;
 
-    internal LanguageModelTrainer(RecurrentLanguageModel model, int chunkLength, int batch)
+    internal LanguageModelTrainer(RecurrentLanguageModel model, int chunkLength, int batch, int threads)
     {
         _model = model;
-        Bptt = new TruncatedBptt(model.Recurrent, chunkLength, batch);
+        Bptt = new TruncatedBptt(model.Recurrent, chunkLength, batch, threads);
         int rows = chunkLength * batch;
         int e = model.Embedding.Dim, h = model.Recurrent.Config.HiddenSize, v = model.VocabularySize;
         _x = new float[rows * e];
@@ -87,6 +94,9 @@ public sealed class LanguageModelTrainer
 
     /// <summary>The global gradient norm of the last <see cref="Step"/> before clipping; NaN when it did not clip.</summary>
     public double LastGradientNorm { get; private set; } = double.NaN;
+
+    /// <summary>Stops the worker threads (none with one thread).</summary>
+    public void Dispose() => Bptt.Dispose();
 
     /// <summary>The logits (steps·B, V) of the last <see cref="Step"/> or <see cref="Evaluate"/>, time-major.</summary>
     public ReadOnlySpan<float> Logits(int steps) => _logits.AsSpan(0, steps * Bptt.Batch * _model.VocabularySize);
@@ -109,7 +119,7 @@ public sealed class LanguageModelTrainer
         float loss = Forward(inputs, targets, steps);
         int rows = steps * Bptt.Batch;
         int e = _model.Embedding.Dim, h = _model.Recurrent.Config.HiddenSize;
-        _model.Head.Backward(_h.AsSpan(0, rows * h), _dLogits.AsSpan(0, rows * _model.VocabularySize), _dh.AsSpan(0, rows * h), rows);
+        _model.Head.Backward(_h.AsSpan(0, rows * h), _dLogits.AsSpan(0, rows * _model.VocabularySize), _dh.AsSpan(0, rows * h), rows, Bptt.Pool);
         Bptt.Backward(_dh.AsSpan(0, rows * h), _dx.AsSpan(0, rows * e));
         _model.Embedding.Backward(inputs[..rows], _dx.AsSpan(0, rows * e));
         LastGradientNorm = clipNorm > 0 ? GradientClipping.ClipByGlobalNorm(optimizer.Parameters, clipNorm) : double.NaN;
@@ -133,7 +143,7 @@ public sealed class LanguageModelTrainer
         int e = _model.Embedding.Dim, h = _model.Recurrent.Config.HiddenSize, v = _model.VocabularySize;
         _model.Embedding.Forward(inputs, _x.AsSpan(0, rows * e));
         Bptt.Forward(_x.AsSpan(0, rows * e), steps, _h.AsSpan(0, rows * h));
-        _model.Head.Forward(_h.AsSpan(0, rows * h), _logits.AsSpan(0, rows * v), rows);
+        _model.Head.Forward(_h.AsSpan(0, rows * h), _logits.AsSpan(0, rows * v), rows, Bptt.Pool);
         return CrossEntropy.Compute(_logits.AsSpan(0, rows * v), targets, _dLogits.AsSpan(0, rows * v), v);
     }
 }

@@ -40,7 +40,13 @@ public sealed class RecurrentRegressor
     public int OutputSize => Head.OutFeatures;
 
     /// <summary>A truncated-BPTT trainer for <paramref name="batch"/> streams and chunks of up to <paramref name="chunkLength"/> steps.</summary>
-    public RegressorTrainer CreateTrainer(int chunkLength, int batch) => new(this, chunkLength, batch);
+    /// <param name="chunkLength">The longest chunk k.</param>
+    /// <param name="batch">Streams B.</param>
+    /// <param name="threads">
+    /// Threads for the recurrent passes and the head (the caller's included); every thread count gives bitwise identical
+    /// results. With more than one, dispose the trainer to stop them.
+    /// </param>
+    public RegressorTrainer CreateTrainer(int chunkLength, int batch, int threads = 1) => new(this, chunkLength, batch, threads);
 
     /// <summary>Call after changing parameter values in place (optimiser step, checkpoint load).</summary>
     public void RefreshWeights() => Recurrent.RefreshWeights();
@@ -81,17 +87,18 @@ public sealed class RecurrentRegressor
 
 /// <summary>
 /// Trains a <see cref="RecurrentRegressor"/> chunk by chunk (truncated BPTT, state carried between chunks);
-/// every call after construction is allocation-free.
+/// every call after construction is allocation-free once the head's per-thread scratch has grown (the first step).
+/// The head's GEMMs and the recurrent passes share the workspace's threads.
 /// </summary>
-public sealed class RegressorTrainer
+public sealed class RegressorTrainer : IDisposable
 {
     private readonly RecurrentRegressor _model;
     private readonly float[] _h, _y, _dy, _dh;
 
-    internal RegressorTrainer(RecurrentRegressor model, int chunkLength, int batch)
+    internal RegressorTrainer(RecurrentRegressor model, int chunkLength, int batch, int threads)
     {
         _model = model;
-        Bptt = new TruncatedBptt(model.Recurrent, chunkLength, batch);
+        Bptt = new TruncatedBptt(model.Recurrent, chunkLength, batch, threads);
         int rows = chunkLength * batch, h = model.Recurrent.Config.HiddenSize;
         _h = new float[rows * h];
         _dh = new float[rows * h];
@@ -104,6 +111,9 @@ public sealed class RegressorTrainer
 
     /// <summary>The global gradient norm of the last <see cref="Step"/> before clipping; NaN when it did not clip.</summary>
     public double LastGradientNorm { get; private set; } = double.NaN;
+
+    /// <summary>Stops the worker threads (none with one thread).</summary>
+    public void Dispose() => Bptt.Dispose();
 
     /// <summary>The predictions (steps·B, O) of the last <see cref="Step"/> or <see cref="Evaluate"/>, time-major.</summary>
     public ReadOnlySpan<float> Predictions(int steps) => _y.AsSpan(0, steps * Bptt.Batch * _model.OutputSize);
@@ -126,7 +136,7 @@ public sealed class RegressorTrainer
         optimizer.ZeroGrad();
         float loss = Evaluate(inputs, targets, steps, rowMask);
         int rows = steps * Bptt.Batch, h = _model.Recurrent.Config.HiddenSize;
-        _model.Head.Backward(_h.AsSpan(0, rows * h), _dy.AsSpan(0, rows * _model.OutputSize), _dh.AsSpan(0, rows * h), rows);
+        _model.Head.Backward(_h.AsSpan(0, rows * h), _dy.AsSpan(0, rows * _model.OutputSize), _dh.AsSpan(0, rows * h), rows, Bptt.Pool);
         Bptt.Backward(_dh.AsSpan(0, rows * h));
         LastGradientNorm = clipNorm > 0 ? GradientClipping.ClipByGlobalNorm(optimizer.Parameters, clipNorm) : double.NaN;
 
@@ -140,7 +150,7 @@ public sealed class RegressorTrainer
     {
         int rows = steps * Bptt.Batch, h = _model.Recurrent.Config.HiddenSize, o = _model.OutputSize;
         Bptt.Forward(inputs, steps, _h.AsSpan(0, rows * h));
-        _model.Head.Forward(_h.AsSpan(0, rows * h), _y.AsSpan(0, rows * o), rows);
+        _model.Head.Forward(_h.AsSpan(0, rows * h), _y.AsSpan(0, rows * o), rows, Bptt.Pool);
         return MeanSquaredError.Compute(_y.AsSpan(0, rows * o), targets, _dy.AsSpan(0, rows * o), rows, rowMask);
     }
 }

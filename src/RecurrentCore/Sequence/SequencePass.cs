@@ -10,8 +10,10 @@ namespace RecurrentCore.Sequence;
 /// interact inside a layer). Everything it touches lives in the workspace buffers or the model, so it can be handed to
 /// worker threads; one instance per workspace, reused, so dispatch allocates nothing.
 /// </summary>
-internal sealed class SequencePass : IParallelWork
+internal sealed unsafe class SequencePass : IParallelWork
 {
+    private float* _input;
+
     private readonly WorkerPool? _pool;
     private readonly int _threads;
     private Stage _stage;
@@ -50,6 +52,12 @@ internal sealed class SequencePass : IParallelWork
     /// there is a single row in inference. Depends on the shapes only, so forward and backward agree.
     /// </summary>
     public bool InPlace => !Buffers.HasLengths && (Model.Config.NumDirections == 1 || (Batch == 1 && !Buffers.Training));
+
+    /// <summary>
+    /// Points layer 0's projection at the caller's (pinned, time-major) input for the duration of one forward, or back
+    /// at the workspace's copy (null).
+    /// </summary>
+    public void SetInput(float* input) => _input = input;
 
     /// <summary>proj = layerIn·W_ihᵀ + bias for all T·B rows.</summary>
     public void Project(SequenceModel model, int l, int dir, int seqLen, int batch) => Dispatch(Stage.Projection, model, l, dir, seqLen, batch, RowParts(seqLen * batch));
@@ -152,7 +160,8 @@ internal sealed class SequencePass : IParallelWork
         var cfg = Model.Config;
         var w = Model.Weights(Layer, Direction);
         int rows = SeqLen * Batch, inSize = cfg.LayerInputSize(Layer), gh = w.GateRows;
-        ReadOnlySpan<float> layerIn = Layer == 0 ? Buffers.X(rows * inSize) : Buffers.LayerOut(Layer - 1, rows * cfg.OutputSize);
+        ReadOnlySpan<float> layerIn = Layer > 0 ? Buffers.LayerOut(Layer - 1, rows * cfg.OutputSize)
+            : _input != null ? new ReadOnlySpan<float>(_input, rows * inSize) : Buffers.X(rows * inSize);
         var proj = Buffers.Gates((Layer * cfg.NumDirections) + Direction, rows * gh);
         Gemm.Multiply(layerIn.Slice(r0 * inSize, (r1 - r0) * inSize), r1 - r0, w.PackedIh, w.ProjectionBias, proj.Slice(r0 * gh, (r1 - r0) * gh), accumulate: false);
     }

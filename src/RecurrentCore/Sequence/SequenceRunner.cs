@@ -17,7 +17,7 @@ namespace RecurrentCore.Sequence;
 internal static class SequenceRunner
 {
     /// <summary>The forward pass; the caller has checked that the workspace belongs to the model and holds (T, B).</summary>
-    public static void Forward(
+    public static unsafe void Forward(
         SequenceModel model, WorkspaceBuffers ws, SequencePass pass, ReadOnlySpan<float> input, int seqLen, int batch, Span<float> output,
         Span<float> hN, Span<float> cN, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<int> lengths)
     {
@@ -36,20 +36,26 @@ internal static class SequenceRunner
         ws.HasForward = false;
         ws.HasRun = false;
 
-        var x = ws.X(rows * cfg.InputSize);
-        if (cfg.BatchFirst)
+        // Inference on time-major input without padding reads the caller's input in place; otherwise it is copied
+        // (transposed when batch-first, padding zeroed), and training keeps the copy for dW_ih.
+        bool direct = !ws.Training && !cfg.BatchFirst && !ws.HasLengths;
+        if (!direct)
         {
-            Transpose(input, batch, seqLen, cfg.InputSize, x);
-        }
-        else
-        {
-            input.CopyTo(x);
-        }
+            var x = ws.X(rows * cfg.InputSize);
+            if (cfg.BatchFirst)
+            {
+                Transpose(input, batch, seqLen, cfg.InputSize, x);
+            }
+            else
+            {
+                input.CopyTo(x);
+            }
 
-        if (ws.HasLengths)
-        {
-            // Padding never reaches the math (and a NaN there could not leak into dW_ih through 0·NaN).
-            ZeroPadding(ws, x, seqLen, cfg.InputSize);
+            if (ws.HasLengths)
+            {
+                // Padding never reaches the math (and a NaN there could not leak into dW_ih through 0·NaN).
+                ZeroPadding(ws, x, seqLen, cfg.InputSize);
+            }
         }
 
         CopyOrClear(h0, ws.H0(states));
@@ -58,12 +64,23 @@ internal static class SequenceRunner
             CopyOrClear(c0, ws.C0(states));
         }
 
-        for (int l = 0; l < cfg.NumLayers; l++)
+        fixed (float* caller = input)
         {
-            for (int dir = 0; dir < cfg.NumDirections; dir++)
+            pass.SetInput(direct ? caller : null);
+            try
             {
-                pass.Project(model, l, dir, seqLen, batch);
-                pass.ForwardSteps(model, l, dir, seqLen, batch);
+                for (int l = 0; l < cfg.NumLayers; l++)
+                {
+                    for (int dir = 0; dir < cfg.NumDirections; dir++)
+                    {
+                        pass.Project(model, l, dir, seqLen, batch);
+                        pass.ForwardSteps(model, l, dir, seqLen, batch);
+                    }
+                }
+            }
+            finally
+            {
+                pass.SetInput(null);
             }
         }
 

@@ -83,7 +83,7 @@ internal abstract class StreamStepper
 /// <summary>
 /// One stream of <typeparamref name="TCell"/> at width <typeparamref name="TS"/>: raw pointers into pinned state,
 /// the unchecked generic kernels, and (small H, a cell that starts with the full recurrent product) one
-/// column-blocked GEMV over [W_ihᵀ; W_hhᵀ] and [x; h] from the folded bias.
+/// column-blocked GEMV over [W_ihᵀ; W_hhᵀ] and [x; h], the folded bias added by the gate kernel.
 /// </summary>
 internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamStepper
     where TCell : ICell
@@ -133,27 +133,19 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                 {
                     var w = _weights[l];
                     float* hl = _h + ((nint)l * h);
-                    fixed (float* bias = w.ProjectionBias)
+                    // The products start from zero and the gate kernel adds the folded bias: no bias pass over the gates.
+                    if (_fused)
                     {
-                        bool hasBias = bias != null;
-                        if (hasBias)
+                        RowCopy<TS, TV>.Copy(input, _z, inSize);
+                        RowCopy<TS, TV>.Copy(hl, _z + inSize, h);
+                        fixed (float* wt = w.FusedTransposed)
                         {
-                            RowCopy<TS, TV>.Copy(bias, _gates, gh);
+                            GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, gh, _z, _gates, accumulate: false);
                         }
-
-                        if (_fused)
-                        {
-                            RowCopy<TS, TV>.Copy(input, _z, inSize);
-                            RowCopy<TS, TV>.Copy(hl, _z + inSize, h);
-                            fixed (float* wt = w.FusedTransposed)
-                            {
-                                GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, gh, _z, _gates, hasBias);
-                            }
-                        }
-                        else
-                        {
-                            TProduct.ForwardRow<TS, TV>(w.Ih, input, _gates, hasBias);
-                        }
+                    }
+                    else
+                    {
+                        TProduct.ForwardRow<TS, TV>(w.Ih, input, _gates, accumulate: false);
                     }
 
                     // Every gate kernel reads h_prev only through the recurrent product or element by element, so the
@@ -166,7 +158,12 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                         step.C = step.CPrev;
                     }
 
-                    TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                    fixed (float* bias = w.ProjectionBias)
+                    {
+                        step.Bias = bias;
+                        TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                    }
+
                     input = hl;
                     inSize = h;
                 }

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace RecurrentCore.Training;
 
 /// <summary>
@@ -32,7 +34,46 @@ internal static class AdamKernel
         float e = (float)eps;
         float wd = (float)l2;
         bool amsgrad = !vMax.IsEmpty;
-        for (int k = 0; k < theta.Length; k++)
+        int k = 0;
+
+        // The same float32 operations lane by lane (no fused multiply-add, IEEE sqrt and division), so the vector
+        // body gives the scalar loop's bits.
+        if (Vector.IsHardwareAccelerated && theta.Length >= Vector<float>.Count)
+        {
+            var vb1 = new Vector<float>(b1);
+            var vb2 = new Vector<float>(b2);
+            var vc1 = new Vector<float>(c1);
+            var vc2 = new Vector<float>(c2);
+            var ve = new Vector<float>(e);
+            var vwd = new Vector<float>(wd);
+            var vbc2 = new Vector<float>(bc2Sqrt);
+            var vstep = new Vector<float>(negStepSize);
+            for (; k <= theta.Length - Vector<float>.Count; k += Vector<float>.Count)
+            {
+                var t = new Vector<float>(theta[k..]);
+                var g = new Vector<float>(grad[k..]);
+                if (wd != 0)
+                {
+                    g += vwd * t;
+                }
+
+                var mk = (new Vector<float>(m[k..]) * vb1) + (vc1 * g);
+                var vk = (new Vector<float>(v[k..]) * vb2) + (vc2 * g * g);
+                mk.CopyTo(m[k..]);
+                vk.CopyTo(v[k..]);
+                var second = vk;
+                if (amsgrad)
+                {
+                    second = Vector.Max(new Vector<float>(vMax[k..]), second);
+                    second.CopyTo(vMax[k..]);
+                }
+
+                var denom = (Vector.SquareRoot(second) / vbc2) + ve;
+                (t + (vstep * (mk / denom))).CopyTo(theta[k..]);
+            }
+        }
+
+        for (; k < theta.Length; k++)
         {
             float g = wd != 0 ? grad[k] + (wd * theta[k]) : grad[k];
             m[k] = (m[k] * b1) + (c1 * g);

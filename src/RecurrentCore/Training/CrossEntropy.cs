@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using RecurrentCore.Kernels.Operators;
+
 namespace RecurrentCore.Training;
 
 /// <summary>
@@ -6,7 +9,10 @@ namespace RecurrentCore.Training;
 /// <c>t[r] ≠ ignoreIndex</c>):
 /// <c>L = Σ_{r∈M} (logsumexp(z[r,·]) − z[r, t[r]]) / |M|</c> and
 /// <c>∂L/∂z[r,c] = (softmax(z[r,·])[c] − [c = t[r]]) / |M|</c>; other rows get a zero gradient.
-/// logsumexp subtracts the row maximum first and sums in double, so large logits do not overflow.
+/// Vectorised float32 per row: <c>e = exp(z − max z)</c> (so large logits do not overflow), <c>s = Σ e</c>,
+/// <c>p = e / s</c>; the target's <c>p_t − 1 = −Σ_{c≠t} e_c / s</c> is formed from the other terms, so it does not
+/// cancel when <c>p_t ≈ 1</c>. Per-row losses <c>max + ln s − z_t</c> are summed in double in row order. Error bound vs
+/// exact arithmetic: docs/training.md.
 /// </summary>
 public static class CrossEntropy
 {
@@ -56,7 +62,7 @@ public static class CrossEntropy
         }
 
         double total = 0;
-        double inv = 1.0 / counted;
+        float inv = (float)(1.0 / counted);
         for (int r = 0; r < rows; r++)
         {
             if (!Counts(targets[r], r, rowMask, ignoreIndex, classes))
@@ -66,28 +72,23 @@ public static class CrossEntropy
 
             var z = logits.Slice(r * classes, classes);
             var g = gradient.Slice(r * classes, classes);
-            float max = z[0];
-            for (int c = 1; c < classes; c++)
-            {
-                max = MathF.Max(max, z[c]);
-            }
+            int t = targets[r];
+            float max = TensorPrimitives.Max(z);
 
-            double sum = 0;
-            for (int c = 0; c < classes; c++)
-            {
-                sum += Math.Exp((double)z[c] - max);
-            }
-
-            double lse = max + Math.Log(sum);
-            total += lse - z[targets[r]];
-            for (int c = 0; c < classes; c++)
-            {
-                // softmax − one-hot in double: p_t − 1 would cancel in float when p_t ≈ 1.
-                g[c] = (float)((Math.Exp(z[c] - lse) - (c == targets[r] ? 1.0 : 0.0)) * inv);
-            }
+            // e = exp(z − max) ∈ (0, 1], e_t aside: 1 − p_t = Σ_{c≠t} e_c / s is then formed without cancellation.
+            TensorPrimitives.Subtract(z, max, g);
+            Activations.Exp(g, g);
+            float et = g[t];
+            g[t] = 0;
+            float others = TensorPrimitives.Sum(g);
+            float s = others + et;
+            total += (double)max + Math.Log(s) - z[t];
+            float scale = inv / s;
+            TensorPrimitives.Multiply(g, scale, g);
+            g[t] = -others * scale;
         }
 
-        return (float)(total * inv);
+        return (float)(total / counted);
     }
 
     private static bool Counts(int target, int row, ReadOnlySpan<bool> rowMask, int ignoreIndex, int classes)

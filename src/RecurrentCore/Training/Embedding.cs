@@ -1,9 +1,11 @@
+using System.Numerics.Tensors;
+
 namespace RecurrentCore.Training;
 
 /// <summary>
 /// A lookup table, PyTorch <c>nn.Embedding</c>: weight E of shape (num_embeddings, dim), named <c>weight</c>.
 /// Forward gathers rows <c>y[r, ·] = E[ids[r], ·]</c>; backward scatter-adds <c>dE[ids[r], ·] += dy[r, ·]</c>
-/// (repeated ids accumulate). Never allocates.
+/// (repeated ids accumulate, in row order). Vectorised row copies and adds; never allocates.
 /// </summary>
 public sealed class Embedding
 {
@@ -58,11 +60,7 @@ public sealed class Embedding
         for (int r = 0; r < ids.Length; r++)
         {
             var dst = de.Slice(Row(ids[r]), Dim);
-            var src = dy.Slice(r * Dim, Dim);
-            for (int j = 0; j < Dim; j++)
-            {
-                dst[j] += src[j];
-            }
+            TensorPrimitives.Add(dst, dy.Slice(r * Dim, Dim), dst);
         }
     }
 

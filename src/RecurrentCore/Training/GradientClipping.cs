@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
 namespace RecurrentCore.Training;
 
 /// <summary>Gradient clipping with PyTorch <c>torch.nn.utils.clip_grad_norm_</c> / <c>clip_grad_value_</c> semantics. Never allocates.</summary>
@@ -22,10 +25,7 @@ public static class GradientClipping
         double sum = 0;
         foreach (var p in parameters)
         {
-            foreach (float g in p.Grad.Span)
-            {
-                sum += (double)g * g;
-            }
+            sum += SumOfSquares(p.Grad.Span);
         }
 
         double norm = Math.Sqrt(sum);
@@ -36,14 +36,36 @@ public static class GradientClipping
             foreach (var p in parameters)
             {
                 Span<float> g = p.Grad.Span;
-                for (int k = 0; k < g.Length; k++)
-                {
-                    g[k] *= c;
-                }
+                TensorPrimitives.Multiply(g, c, g);
             }
         }
 
         return norm;
+    }
+
+    /// <summary>Σ g² in double: the lanes of a vector of doubles, then the tail, in a fixed order for a given vector width.</summary>
+    private static double SumOfSquares(ReadOnlySpan<float> g)
+    {
+        int k = 0;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && g.Length >= Vector<float>.Count)
+        {
+            var acc = Vector<double>.Zero;
+            for (; k <= g.Length - Vector<float>.Count; k += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(g[k..]), out var lo, out var hi);
+                acc += (lo * lo) + (hi * hi);
+            }
+
+            sum = Vector.Sum(acc);
+        }
+
+        for (; k < g.Length; k++)
+        {
+            sum += (double)g[k] * g[k];
+        }
+
+        return sum;
     }
 
     /// <summary>Clamps every gradient element to [−<paramref name="clipValue"/>, <paramref name="clipValue"/>].</summary>

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace RecurrentCore.Training;
 
 /// <summary>
@@ -59,10 +61,9 @@ public static class MeanSquaredError
                 continue;
             }
 
-            for (int j = r * features; j < (r + 1) * features; j++)
-            {
-                gradient[j] = scale * (predictions[j] - targets[j]);
-            }
+            var g = gradient.Slice(r * features, features);
+            TensorPrimitives.Subtract(predictions.Slice(r * features, features), targets.Slice(r * features, features), g);
+            TensorPrimitives.Multiply(g, scale, g);
         }
 
         return (float)(sum / n);

@@ -8,8 +8,9 @@ namespace RecurrentCore.Training;
 /// state h0 (c0) of chunk i+1, and gradients stop at chunk boundaries (PyTorch's <c>h = h.detach()</c>: backward
 /// sees ∂L/∂h_n = 0 and does not look past h0). Allocation-free after construction.
 /// </summary>
-/// <remarks>Call order per chunk: <see cref="Forward"/>, then optionally <see cref="Backward"/>; <see cref="ResetState"/> starts new sequences.</remarks>
-public sealed class TruncatedBptt
+/// <remarks>Call order per chunk: <see cref="Forward"/>, then optionally <see cref="Backward"/>; <see cref="ResetState"/> starts new sequences.
+/// With more than one thread the runner owns its workspace's worker threads: dispose it.</remarks>
+public sealed class TruncatedBptt : IDisposable
 {
     private readonly RecurrentWorkspace _workspace;
     private readonly float[] _h;
@@ -18,12 +19,18 @@ public sealed class TruncatedBptt
     private readonly float[] _cNext;
 
     /// <summary>Creates the runner for chunks of up to <paramref name="chunkLength"/> steps of <paramref name="batch"/> streams.</summary>
+    /// <param name="recurrent">The layer to train.</param>
+    /// <param name="chunkLength">The longest chunk k.</param>
+    /// <param name="batch">Streams B.</param>
+    /// <param name="threads">Threads of the recurrent workspace (<see cref="Layers.RecurrentLayer.CreateWorkspace"/>); results are bitwise identical for any count.</param>
     /// <exception cref="ArgumentException">The layer is bidirectional (its reverse direction cannot be truncated this way).</exception>
-    public TruncatedBptt(TrainableRecurrent recurrent, int chunkLength, int batch)
+    /// <exception cref="ArgumentOutOfRangeException">A size or the thread count is below 1.</exception>
+    public TruncatedBptt(TrainableRecurrent recurrent, int chunkLength, int batch, int threads = 1)
     {
         ArgumentNullException.ThrowIfNull(recurrent);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkLength, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         if (recurrent.Config.Bidirectional)
         {
             throw new ArgumentException("truncated BPTT carries state forward in time; a bidirectional layer has none to carry", nameof(recurrent));
@@ -32,7 +39,7 @@ public sealed class TruncatedBptt
         Recurrent = recurrent;
         ChunkLength = chunkLength;
         Batch = batch;
-        _workspace = recurrent.Layer.CreateWorkspace(chunkLength, batch, training: true);
+        _workspace = recurrent.Layer.CreateWorkspace(chunkLength, batch, training: true, threads: threads);
         var cfg = recurrent.Config;
         int states = cfg.NumLayers * batch * cfg.HiddenSize;
         _h = new float[states];
@@ -49,6 +56,15 @@ public sealed class TruncatedBptt
 
     /// <summary>Streams per chunk (B).</summary>
     public int Batch { get; }
+
+    /// <summary>Threads the recurrent passes (and a trainer's heads) run on, the caller's included.</summary>
+    public int Threads => _workspace.Threads;
+
+    /// <summary>The workspace's worker threads, for the heads of a trainer; null with one thread.</summary>
+    internal Threading.WorkerPool? Pool => _workspace.Pool;
+
+    /// <summary>Stops the workspace's worker threads (none with one thread).</summary>
+    public void Dispose() => _workspace.Dispose();
 
     /// <summary>The carried hidden state (L, B, H): h_n of the last chunk, h0 of the next; writable.</summary>
     public Span<float> HiddenState => _h;

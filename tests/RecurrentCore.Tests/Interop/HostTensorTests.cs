@@ -74,8 +74,23 @@ public class HostTensorTests
     [Fact]
     public void F64_rounds_to_single()
     {
-        var t = HostTensor.FromDouble([2], [0.1, 1e300]);
-        Assert.Equal(new[] { 0.1f, float.PositiveInfinity }, t.ToSingle());
+        var t = HostTensor.FromDouble([4], [0.1, 3.4e38, double.PositiveInfinity, double.NaN]);
+        Assert.Equal(new[] { 0.1f, 3.4e38f, float.PositiveInfinity, float.NaN }, t.ToSingle());
+    }
+
+    [Theory]
+    [InlineData(1e39)]
+    [InlineData(-1e300)]
+    [InlineData(3.4028236e38)]
+    public void F64_beyond_float32_range_is_refused_naming_the_tensor_and_index(double value)
+    {
+        // Regression: the value used to become ±∞ silently (and NaN outputs on the float32 path).
+        var t = HostTensor.FromDouble([3], [0.5, -2, value]);
+        var e = Assert.Throws<InteropFormatException>(() => t.ToSingle("w.safetensors: tensor 'weight_ih_l0'"));
+        Assert.StartsWith("w.safetensors: tensor 'weight_ih_l0': value ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("at flat index 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("float32", e.Message, StringComparison.Ordinal);
+        Assert.Throws<InteropFormatException>(() => t.ToSingle());
     }
 
     [Fact]

@@ -135,8 +135,39 @@ public class NpyTests
     }
 
     [Fact]
-    public void Fortran_order_is_refused() =>
-        Fails(() => Npy.ReadFile(FixturePath("f32_fortran_2x3.npy")), "f32_fortran_2x3.npy", "Fortran order is not supported");
+    public void Fortran_order_is_read_transposed_into_row_major()
+    {
+        // numpy wrote these (make_fixtures.py): the bytes are column-major; HostTensor is row-major.
+        var t = Npy.ReadFile(FixturePath("f32_fortran_2x3.npy"));
+        Assert.Equal([2, 3], t.Shape);
+        Assert.Equal(new float[] { 0, 1, 2, 3, 4, 5 }, t.ToSingle());
+
+        var transposed = Npy.ReadFile(FixturePath("f32_transposed_4x3.npy")); // np.arange(12).reshape(3, 4).T
+        Assert.Equal([4, 3], transposed.Shape);
+        Assert.Equal(Enumerable.Range(0, 12).Select(k => (float)((4 * (k % 3)) + (k / 3))).ToArray(), transposed.ToSingle());
+
+        var cube = Npy.ReadFile(FixturePath("f64_fortran_2x3x4.npy"));
+        Assert.Equal([2, 3, 4], cube.Shape);
+        Assert.Equal(Enumerable.Range(0, 24).Select(k => (k * 0.5) - 3).ToArray(), cube.ToDouble());
+
+        var ints = Npy.ReadFile(FixturePath("i64_fortran_3x2.npy"));
+        Assert.Equal(TensorDType.I64, ints.DType);
+        Assert.Equal(new long[] { -1, 0, 1, 2, 3, 4 }, ints.ToInt64());
+
+        var bigEndian = Npy.ReadFile(FixturePath("f32_be_fortran_3x2.npy"));
+        Assert.Equal(new float[] { 0.25f, 1.25f, 2.25f, 3.25f, 4.25f, 5.25f }, bigEndian.ToSingle());
+    }
+
+    [Fact]
+    public void Fortran_order_of_rank_0_1_and_empty_arrays_is_the_same_bytes()
+    {
+        foreach (var (shape, count) in new[] { ("()", 1), ("(3,)", 3), ("(0, 4)", 0), ("(2, 0, 3)", 0) })
+        {
+            var data = Enumerable.Range(1, count).SelectMany(v => BitConverter.GetBytes((float)v)).ToArray();
+            var t = Npy.Read(NpyBytes($"{{'descr': '<f4', 'fortran_order': True, 'shape': {shape}, }}", data), "f.npy");
+            Assert.Equal(Enumerable.Range(1, count).Select(v => (float)v).ToArray(), t.ToSingle());
+        }
+    }
 
     [Fact]
     public void Truncated_magic() => Fails(() => Npy.Read([0x93, (byte)'N', (byte)'U'], "data.npy"), "data.npy", "truncated magic");

@@ -193,6 +193,53 @@ public class SafeTensorsTests
     public void Trailing_bytes() =>
         Fails(() => SafeTensors.Read(SafeTensorsBytes(Ok, new byte[9]), "m.safetensors"), "m.safetensors", "trailing bytes");
 
+    [Theory]
+    [InlineData("""{"a":{"dtype":"F32","dtype":"I32","shape":[2],"data_offsets":[0,8]}}""", "duplicate key 'dtype' in 'a'")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"shape":[2],"data_offsets":[0,8]}}""", "duplicate key 'shape' in 'a'")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"data_offsets":[0,8]}}""", "duplicate key 'data_offsets' in 'a'")]
+    [InlineData("""{"__metadata__":{"k":"1","k":"2"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", "duplicate key 'k' in '__metadata__'")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":{"y":1,"y":2}}}""", "duplicate key 'y' in 'a'.'x'")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":[{"y":1,"y":2}]}}""", "duplicate key 'y'")]
+    public void Repeated_key_at_any_level_is_refused(string json, string expected) =>
+        // Regression: a repeated "dtype" was accepted with the last one winning; the reference implementation refuses it.
+        Fails(() => SafeTensors.Read(SafeTensorsBytes(json, new byte[8]), "m.safetensors"), "m.safetensors", expected);
+
+    [Theory]
+    [InlineData("npy")]
+    [InlineData("onnx")]
+    [InlineData("text")]
+    [InlineData("zeros")]
+    public void Another_format_is_not_a_safetensors_file(string kind)
+    {
+        // Regression: these reported a header-size overflow.
+        byte[] bytes = kind switch
+        {
+            "npy" => File.ReadAllBytes(FixturePath("f32_3x4.npy")),
+            "onnx" => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "fixtures", "onnx", "helper_lstm_peephole.onnx")),
+            "text" => System.Text.Encoding.ASCII.GetBytes("this is not a safetensors file, just text"),
+            _ => new byte[64],
+        };
+        Fails(() => SafeTensors.Read(bytes, "x.bin"), "x.bin: not a safetensors file");
+    }
+
+    [Fact]
+    public void A_directory_is_named_as_one()
+    {
+        // Regression: opening a directory said "Access to the path is denied".
+        string dir = Path.Combine(Path.GetTempPath(), "recurrent-dir-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var e = Assert.Throws<IOException>(() => SafeTensors.ReadFile(dir));
+            Assert.Equal($"{dir}: is a directory, not a file", e.Message);
+            Assert.Throws<IOException>(() => Npy.ReadFile(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir);
+        }
+    }
+
     [Fact]
     public void Duplicate_name() =>
         Fails(

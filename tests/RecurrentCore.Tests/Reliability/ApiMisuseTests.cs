@@ -237,6 +237,27 @@ public class ApiMisuseTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 3)]
+    [InlineData(4, 1)]
+    [InlineData(4, 3)]
+    [InlineData(4, 64)]
+    public void A_disposed_workspace_is_refused_at_every_call_size(int threads, int batch)
+    {
+        // Regression: only calls big enough to use the worker threads threw; small ones kept working after Dispose.
+        var s = Setup.Create(CellKind.Gru, false);
+        var ws = s.Layer.CreateWorkspace(T, batch, training: true, threads: threads);
+        var x = new float[T * batch * s.Config.InputSize];
+        var y = new float[T * batch * s.Config.OutputSize];
+        s.Layer.Forward(ws, x, T, batch, y);
+        ws.Dispose();
+        ws.Dispose(); // idempotent
+        Assert.Throws<ObjectDisposedException>(() => s.Layer.Forward(ws, x, T, batch, y));
+        Assert.Throws<ObjectDisposedException>(() => s.Layer.Forward(ws, x.AsSpan(0, s.Config.InputSize), 1, 1, y.AsSpan(0, s.Config.OutputSize)));
+        Assert.Throws<ObjectDisposedException>(() => s.Layer.Backward(ws, y, [], [], new RecurrentGradients(s.Config)));
+    }
+
     [Fact]
     public void Building_a_layer_from_bad_arrays_names_the_tensor()
     {

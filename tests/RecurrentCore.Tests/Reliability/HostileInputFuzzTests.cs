@@ -78,12 +78,217 @@ public class HostileInputFuzzTests(ITestOutputHelper log)
         Assert.True(stats.Successes > 0 && stats.Failures > Cases / 2, stats.ToString());
     }
 
+    /// <summary>
+    /// The pipe path (issue #14 item 1): every safetensors and .npy mutation is also read through a stream that
+    /// cannot seek and returns short reads; it must give the same tensors, or the same refusal (a pipe is read one
+    /// byte past the declared end, so only the trailing-byte count may differ).
+    /// </summary>
+    [Fact]
+    public void Mutations_read_through_a_pipe_give_the_same_result_as_bytes()
+    {
+        var validSt = ValidSafeTensors();
+        int cases = Cases / 2;
+        var rng = new Random(20261201);
+        int same = 0, trailing = 0;
+        for (int i = 0; i < cases; i++)
+        {
+            foreach (bool npy in new[] { false, true })
+            {
+                byte[] bytes = npy ? MutateNpy(rng) : MutateSafeTensors(validSt, rng);
+                string fromBytes = Outcome(() => npy ? Describe(Npy.Read(bytes, "p")) : Describe(SafeTensors.Read(bytes, "p")));
+                string fromPipe = Outcome(() => npy
+                    ? Describe(Npy.Read(new Interop.NonSeekableStreamTests.TrickleStream(bytes, 1 + rng.Next(100)), "p"))
+                    : Describe(SafeTensors.Read(new Interop.NonSeekableStreamTests.TrickleStream(bytes, 1 + rng.Next(100)), "p")));
+                if (fromBytes == fromPipe)
+                {
+                    same++;
+                }
+                else
+                {
+                    Assert.True(
+                        fromBytes.Contains("trailing", StringComparison.Ordinal) && fromPipe.Contains("trailing", StringComparison.Ordinal),
+                        $"case {i} ({(npy ? "npy" : "safetensors")}): bytes '{fromBytes}' vs pipe '{fromPipe}'; input {Convert.ToBase64String(bytes[..Math.Min(bytes.Length, 4096)])}");
+                    trailing++;
+                }
+            }
+        }
+
+        log.WriteLine($"pipe vs bytes: {2 * cases} cases, {same} identical, {trailing} differing only in the trailing-byte count");
+    }
+
+    /// <summary>
+    /// Repeated keys (issue #14 item 5): a key of the root, of a tensor entry or of __metadata__ written twice (same or
+    /// another value) is always refused, naming the key.
+    /// </summary>
+    [Fact]
+    public void Repeated_keys_anywhere_in_a_safetensors_header_are_always_refused()
+    {
+        var valid = ValidSafeTensors();
+        int headerSize = (int)BinaryPrimitives.ReadUInt64LittleEndian(valid);
+        var root = JsonNode.Parse(Encoding.UTF8.GetString(valid, 8, headerSize))!.AsObject();
+        byte[] buffer = valid[(8 + headerSize)..];
+        var rng = new Random(20261202);
+        for (int i = 0; i < Cases; i++)
+        {
+            // Serialise by hand so one object can carry a key twice (JsonNode cannot hold that).
+            var names = root.Select(p => p.Key).ToList();
+            string target = Pick(names, rng);
+            bool atRoot = rng.Next(3) == 0;
+            var keys = atRoot ? names : root[target]!.AsObject().Select(p => p.Key).ToList();
+            string repeated = Pick(keys, rng);
+            string Obj(JsonObject o, bool duplicate) =>
+                "{" + string.Join(",", o.Select(p => $"{JsonValue.Create(p.Key).ToJsonString()}:{p.Value!.ToJsonString()}")
+                    .Concat(duplicate ? [$"{JsonValue.Create(repeated).ToJsonString()}:{(rng.Next(2) == 0 ? o[repeated]!.ToJsonString() : "\"x\"")}"] : [])) + "}";
+            string json = atRoot
+                ? "{" + string.Join(",", root.Select(p => $"{JsonValue.Create(p.Key).ToJsonString()}:{p.Value!.ToJsonString()}")) + $",{JsonValue.Create(repeated).ToJsonString()}:{root[repeated]!.ToJsonString()}}}"
+                : "{" + string.Join(",", root.Select(p => $"{JsonValue.Create(p.Key).ToJsonString()}:{(p.Key == target ? Obj(p.Value!.AsObject(), true) : p.Value!.ToJsonString())}")) + "}";
+            byte[] header = Encoding.UTF8.GetBytes(json);
+            var file = new byte[8 + header.Length + buffer.Length];
+            BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)header.Length);
+            header.CopyTo(file, 8);
+            buffer.CopyTo(file, 8 + header.Length);
+            var e = Assert.Throws<InteropFormatException>(() => SafeTensors.Read(file, "dup.safetensors"));
+            Assert.Contains($"duplicate", e.Message, StringComparison.Ordinal);
+            Assert.Contains($"'{repeated}'", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// Narrowing (issue #14 item 2): float64 tensors of random bit patterns (all magnitudes, ±∞, NaN) converted to
+    /// float32 either give exactly (float)v everywhere, or are refused at the first finite value that rounds past
+    /// float32's range, |v| ≥ 2^128 − 2^103 (float.MaxValue plus half an ulp, which rounds up to even = ∞).
+    /// </summary>
+    [Fact]
+    public void Float64_to_float32_narrowing_never_makes_infinity_silently()
+    {
+        const double Overflow = 3.4028235677973366e38; // 2^128 - 2^103
+        var rng = new Random(20261203);
+        int refused = 0;
+        for (int i = 0; i < Cases; i++)
+        {
+            var values = new double[1 + rng.Next(40)];
+            for (int k = 0; k < values.Length; k++)
+            {
+                values[k] = rng.Next(4) switch
+                {
+                    0 => BitConverter.Int64BitsToDouble(rng.NextInt64()),
+                    1 => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-50, 50)),
+                    2 => Pick(new[] { Overflow, -Overflow, Math.BitDecrement(Overflow), float.MaxValue, double.MaxValue, double.PositiveInfinity, double.NaN, double.Epsilon, 1e39 }, rng),
+                    _ => rng.NextDouble(),
+                };
+            }
+
+            int firstBad = Array.FindIndex(values, v => double.IsFinite(v) && Math.Abs(v) >= Overflow);
+            var tensor = HostTensor.FromDouble([values.Length], values);
+            if (firstBad < 0)
+            {
+                Assert.Equal(values.Select(v => (float)v).ToArray(), tensor.ToSingle("t"));
+            }
+            else
+            {
+                var e = Assert.Throws<InteropFormatException>(() => tensor.ToSingle("t"));
+                Assert.StartsWith("t: ", e.Message, StringComparison.Ordinal);
+                Assert.Contains($"at flat index {firstBad} ", e.Message, StringComparison.Ordinal);
+                refused++;
+            }
+        }
+
+        log.WriteLine($"narrowing: {Cases} tensors, {refused} refused");
+        Assert.InRange(refused, 1, Cases - 1);
+    }
+
+    /// <summary>
+    /// Output replacement (issue #14 item 3): random sequences of writes of 1-6 files into one --out directory, each
+    /// failing (or not) in a random file or stage; after every write the directory holds exactly the last set that
+    /// completed, and no staging or backup directory is left beside it.
+    /// </summary>
+    [Fact]
+    public void Output_replacement_is_all_or_nothing_under_random_failures()
+    {
+        string scratch = Path.Combine(Path.GetTempPath(), "recurrent-out-fuzz-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            string outDir = Path.Combine(scratch, "out");
+            string[] names = ["a.npy", "b.npy", "c.npy", "d.npy", "e.npy", "f.safetensors"];
+            string[] stages = ["written", "old-moved", "swapped", "none"];
+            var rng = new Random(20261204);
+            Dictionary<string, string>? expected = null;
+            int failures = 0, writes = LongTests.Pick(200, 2000);
+            for (int i = 0; i < writes; i++)
+            {
+                var set = names.Where(_ => rng.Next(2) == 0).DefaultIfEmpty("a.npy").ToList();
+                int failAt = rng.Next(3) == 0 ? rng.Next(set.Count) : -1;
+                string failStage = failAt < 0 && rng.Next(3) == 0 ? Pick(stages, rng) : "none";
+                string content = $"run {i}";
+                var files = set.Select((n, k) => (n, (Action<string>)(p =>
+                {
+                    File.WriteAllText(p, content + " " + n);
+                    if (k == failAt)
+                    {
+                        throw new IOException("injected");
+                    }
+                }))).ToList();
+                try
+                {
+                    RecurrentCore.Cli.AtomicOutput.WriteAll(outDir, files, names, stage =>
+                    {
+                        if (stage == failStage)
+                        {
+                            throw new IOException("injected at " + stage);
+                        }
+                    });
+                    expected = set.ToDictionary(n => n, n => content + " " + n);
+                }
+                catch (RecurrentCore.Cli.CliException)
+                {
+                    // "swapped" is reached only after the new set is in place: a failure there must still leave it.
+                    if (failStage == "swapped")
+                    {
+                        expected = set.ToDictionary(n => n, n => content + " " + n);
+                    }
+
+                    failures++;
+                }
+
+                var actual = Directory.Exists(outDir) ? Directory.GetFiles(outDir).ToDictionary(f => Path.GetFileName(f), File.ReadAllText) : null;
+                Assert.Equal(expected, actual);
+                Assert.Equal(expected is null ? [] : ["out"], Directory.GetFileSystemEntries(scratch).Select(Path.GetFileName));
+            }
+
+            log.WriteLine($"output replacement: {writes} writes, {failures} failed, directory always the last complete set");
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private static string Outcome(Func<string> read)
+    {
+        try
+        {
+            return "ok:" + read();
+        }
+        catch (RecurrentCoreException e)
+        {
+            return "refused:" + e.Message;
+        }
+    }
+
+    private static string Describe(SafeTensorsFile file) =>
+        string.Join(";", file.Tensors.Select(t => t.Key + "=" + Describe(t.Value))) + "|" + string.Join(";", file.Metadata.Select(m => m.Key + "=" + m.Value));
+
+    private static string Describe(HostTensor t) => $"{t.DType}({string.Join(",", t.Shape)}):{Convert.ToBase64String(t.Bytes.Span)}";
+
     /// <summary>The readers' own bounds, pinned: a header size that is huge, but within the file, is refused before it is parsed.</summary>
     [Fact]
     public void Length_fields_pointing_past_the_file_are_refused_without_allocating_them()
     {
         var st = new byte[64];
         BinaryPrimitives.WriteUInt64LittleEndian(st, ulong.MaxValue);
+        AssertOurs(() => SafeTensors.Read(st, "a.safetensors"), "a.safetensors", "not a safetensors file");
+        st[8] = (byte)'{';
         AssertOurs(() => SafeTensors.Read(st, "a.safetensors"), "a.safetensors", "exceeds");
         var npy = new byte[64];
         new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 2, 0 }.CopyTo(npy, 0);
