@@ -4,7 +4,7 @@ namespace RecurrentCore.Kernels.Quantized;
 /// bfloat16: the upper 16 bits of an IEEE float32 (8 exponent bits, 7 stored mantissa bits). Conversion from float32
 /// rounds to nearest, ties to even; widening back is exact (a 16-bit shift).
 /// </summary>
-public static class BFloat16
+internal static class BFloat16
 {
     /// <summary>The bfloat16 bits nearest to <paramref name="value"/> (ties to even); a NaN stays a (quiet) NaN, ±∞ stay ±∞.</summary>
     public static ushort FromSingle(float value)

@@ -7,7 +7,7 @@ namespace RecurrentCore.Kernels.Quantized;
 /// data: s = 0 and q = 0), used per output row of a weight matrix when a layer is converted and per input vector (x,
 /// h) at every step. −128 is never produced, so a product of two values is at most 127·127 in magnitude.
 /// </summary>
-public static class Int8Quantizer
+internal static class Int8Quantizer
 {
     /// <summary>The scale <c>max|v| / 127</c> of <paramref name="values"/> (0 when all are zero).</summary>
     /// <exception cref="ArgumentException">A value is not finite (NaN or ±∞ has no int8 image).</exception>
