@@ -116,10 +116,9 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
                 break;
             case WeightFormat.BFloat16:
             {
-                // The kernel reads Stride floats: copy v and zero the padding (the buffer is shared by wider inputs).
+                // The kernel reads Stride floats, de-interleaved to match its even/odd weight halves.
                 float* pad = QuantizedStreamState.Pointer(_pad);
-                Buffer.MemoryCopy(v, pad, (long)k * sizeof(float), (long)k * sizeof(float));
-                new Span<float>(pad + k, m.Stride - k).Clear();
+                BFloat16GemvKernel<TS, TV>.PrepareInput(v, k, m.Stride, pad);
                 BFloat16GemvKernel<TS, TV>.Multiply(m.BFloat16Bits, m.Rows, m.Stride, pad, y, accumulate);
                 break;
             }

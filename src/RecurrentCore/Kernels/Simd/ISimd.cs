@@ -111,12 +111,6 @@ internal unsafe interface ISimd<TV>
     static abstract void Prefetch(float* address);
 
     /// <summary>
-    /// Loads <see cref="Count"/> bfloat16 values (the upper 16 bits of a float32) and widens them to float32 lanes: a
-    /// zero-extension of each 16-bit element to 32 bits and a 16-bit left shift, so the widening is exact.
-    /// </summary>
-    static abstract TV LoadBFloat16(ushort* source);
-
-    /// <summary>
     /// Adds to the 32-bit integer lanes of <paramref name="accumulator"/> the products <c>u[j]·s[j]</c> of
     /// <c>4·Count</c> byte pairs (<paramref name="u"/> unsigned, <paramref name="s"/> signed, each product exact).
     /// Only the sum of all lanes is defined (<see cref="IntSum"/>): a width may place the products in any lanes (VPDPBUSD
@@ -125,7 +119,7 @@ internal unsafe interface ISimd<TV>
     /// </summary>
     static abstract TV DotBytes(TV accumulator, byte* u, sbyte* s);
 
-    /// <summary>How <see cref="DotBytes"/> and <see cref="LoadBFloat16"/> run on this width, for <c>recurrent info</c>.</summary>
+    /// <summary>How the bfloat16 and int8 products (<see cref="DotBytes"/>) run on this width, for <c>recurrent info</c>.</summary>
     static abstract string QuantizedInstructions { get; }
 
     /// <summary>The 32-bit integer sum of the lanes' bits (wrapping; exact in any order).</summary>

@@ -119,10 +119,6 @@ internal readonly unsafe struct Simd128 : ISimd<V>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V LoadBFloat16(ushort* source) =>
-        Vector128.ShiftLeft(Vector128.WidenLower(Vector128.CreateScalarUnsafe(*(ulong*)source).AsUInt16()), 16).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V DotBytes(V accumulator, byte* u, sbyte* s)
     {
         // Portable: widen to 16 bits, multiply (|u·s| ≤ 255·128 fits), widen the products to 32 bits and add.
@@ -134,7 +130,7 @@ internal readonly unsafe struct Simd128 : ISimd<V>
         return (accumulator.AsInt32() + sum).AsSingle();
     }
 
-    public static string QuantizedInstructions => "bf16: widen + shift, fused multiply-add; int8: portable widen, 16-bit multiply, widen, add";
+    public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), fused multiply-add; int8: portable widen, 16-bit multiply, widen, add";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector128.Sum(value.AsInt32());

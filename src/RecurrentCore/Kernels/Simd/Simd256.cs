@@ -94,9 +94,6 @@ internal readonly unsafe struct Simd256 : ISimd<V>
     public static void Prefetch(float* address) => Sse.Prefetch0(address);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V LoadBFloat16(ushort* source) => Vector256.ShiftLeft(Avx2.ConvertToVector256Int32(source), 16).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V DotBytes(V accumulator, byte* u, sbyte* s)
     {
         if (AvxVnni.IsSupported)
@@ -111,8 +108,8 @@ internal readonly unsafe struct Simd256 : ISimd<V>
     }
 
     public static string QuantizedInstructions => AvxVnni.IsSupported
-        ? "bf16: vpmovzxwd + vpslld, vfmadd231ps; int8: vpdpbusd (AVX-VNNI)"
-        : "bf16: vpmovzxwd + vpslld, vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";
+        ? "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpdpbusd (AVX-VNNI)"
+        : "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector256.Sum(value.AsInt32());

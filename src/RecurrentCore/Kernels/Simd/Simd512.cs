@@ -94,10 +94,6 @@ internal readonly unsafe struct Simd512 : ISimd<V>
     public static void Prefetch(float* address) => Sse.Prefetch0(address);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V LoadBFloat16(ushort* source) =>
-        Vector512.ShiftLeft(Avx512F.ConvertToVector512UInt32(Vector256.Load(source)), 16).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V DotBytes(V accumulator, byte* u, sbyte* s)
     {
         // No VNNI class for 512-bit registers in .NET 10 (only the VEX AvxVnni): zero/sign-extend to 16 bits and
@@ -107,7 +103,7 @@ internal readonly unsafe struct Simd512 : ISimd<V>
         return (accumulator.AsInt32() + lo + hi).AsSingle();
     }
 
-    public static string QuantizedInstructions => "bf16: vpmovzxwd + vpslld, vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
+    public static string QuantizedInstructions => "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector512.Sum(value.AsInt32());

@@ -100,13 +100,10 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float LoadBFloat16(ushort* source) => FromBits(*source << 16);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float DotBytes(float accumulator, byte* u, sbyte* s) =>
         FromBits(Bits(accumulator) + (u[0] * s[0]) + (u[1] * s[1]) + (u[2] * s[2]) + (u[3] * s[3]));
 
-    public static string QuantizedInstructions => "bf16: 16-bit shift, scalar fma; int8: scalar int32 multiply-add";
+    public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), scalar fma; int8: scalar int32 multiply-add";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(float value) => Bits(value);
