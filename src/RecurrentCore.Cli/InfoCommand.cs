@@ -37,6 +37,7 @@ internal static class InfoCommand
             Add(Avx512BW.IsSupported, "avx512bw");
             Add(Avx512DQ.IsSupported, "avx512dq");
             Add(Avx512Vbmi.IsSupported, "avx512vbmi");
+            Add(AvxVnni.IsSupported, "avx-vnni");
             Add(System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported, "advsimd");
             o.WriteLine($"features     {(features.Count == 0 ? "(none enabled)" : string.Join(' ', features))}");
             o.WriteLine($"vectors      Vector128 {Accel(Vector128.IsHardwareAccelerated)}, Vector256 {Accel(Vector256.IsHardwareAccelerated)}, Vector512 {Accel(Vector512.IsHardwareAccelerated)}, Vector<float> {Vector<float>.Count} lanes");
@@ -46,6 +47,12 @@ internal static class InfoCommand
             foreach (var kernel in Kernels)
             {
                 o.WriteLine($"  {kernel,-12} {KernelCatalog.Name(KernelCatalog.Active)}");
+            }
+
+            o.WriteLine("quantized    bf16 and int8 weights (--weights-format), per supported variant:");
+            foreach (var v in KernelCatalog.Supported)
+            {
+                o.WriteLine($"  {KernelCatalog.Name(v),-12} {RecurrentCore.Kernels.Quantized.QuantizedKernels.Describe(v)}");
             }
 
             return 0;

@@ -6,7 +6,7 @@ namespace RecurrentCore.Cli.Bench;
 
 /// <summary>
 /// <c>recurrent bench</c> (a contract: keep its flags and JSON): times one scenario and prints one JSON object
-/// {"cell","mode","input","hidden","layers","bidirectional","batch","seq","threads","kernel","iterations","median_ns",
+/// {"cell","mode","input","hidden","layers","bidirectional","batch","seq","threads","kernel","weights_format","iterations","median_ns",
 /// "p99_ns","allocated_bytes_per_iteration"}, or a readable line without --json.
 /// </summary>
 internal static class BenchCommand
@@ -26,9 +26,11 @@ internal static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "Threads for forward and train (batch rows split among them; results bitwise identical to 1 thread).", DefaultValueFactory = _ => 1 };
         var seconds = new Option<double>("--seconds") { Description = "Measuring time after warm-up (which runs until the timing is stable).", DefaultValueFactory = _ => 2.0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a readable line." };
+        var format = new Option<string>("--weights-format") { Description = "f32, bf16 or int8: how W_ih and W_hh are stored (bf16/int8: inference only, --mode step or forward).", DefaultValueFactory = _ => "f32" };
+        format.AcceptOnlyFromAmong("f32", "bf16", "int8");
         var command = new Command("bench", "Time one layer call (forward, train or streaming step) on random weights and print the median and p99 latency.")
         {
-            cell, input, hidden, layers, bidirectional, batch, seq, mode, threads, seconds, json,
+            cell, input, hidden, layers, bidirectional, batch, seq, mode, threads, seconds, json, format,
         };
         command.SetAction(parse =>
         {
@@ -53,19 +55,38 @@ internal static class BenchCommand
                 throw new CliException("--bidirectional: a bidirectional layer cannot stream (--mode step)");
             }
 
+            var wf = WeightFormats.Parse(parse.GetValue(format)!);
+            if (wf != WeightFormat.Float32)
+            {
+                if (m == BenchMode.Train)
+                {
+                    throw new CliException($"--weights-format: {wf.Name()} weights are for inference; training runs float32 (--mode step or forward)");
+                }
+
+                if (bi)
+                {
+                    throw new CliException($"--weights-format: {wf.Name()} layers are unidirectional; drop --bidirectional");
+                }
+
+                if (th != 1)
+                {
+                    throw new CliException($"--threads: {wf.Name()} layers run on the calling thread");
+                }
+            }
+
             var cfg = new RecurrentConfig(CellKinds.Parse(parse.GetValue(cell)!), i, h, l, bidirectional: bi);
-            using var scenario = new BenchScenario(cfg, m, t, b, th);
+            using var scenario = new BenchScenario(cfg, m, t, b, th, weightFormat: wf);
             var r = scenario.Measure(s);
             var o = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
-                o.WriteLine(Json(cfg, m, t, b, th, scenario.Kernel, r));
+                o.WriteLine(Json(cfg, m, t, b, th, scenario.Kernel, r, wf));
             }
             else
             {
                 o.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{cfg.Cell.Name()} {m.ToString().ToLowerInvariant()} I={i} H={h} L={l}{(bi ? " bi" : string.Empty)} B={b} T={(m == BenchMode.Step ? 1 : t)} kernel={scenario.Kernel}: median {Format(r.MedianNs)}, p99 {Format(r.P99Ns)}, {r.Iterations} iterations in {r.MeasuredSeconds:0.00} s after {r.WarmupSeconds:0.00} s warm-up, {r.AllocatedBytesPerIteration:0.##} B allocated/iteration"));
+                    $"{cfg.Cell.Name()} {m.ToString().ToLowerInvariant()} I={i} H={h} L={l}{(bi ? " bi" : string.Empty)} B={b} T={(m == BenchMode.Step ? 1 : t)} kernel={scenario.Kernel} weights={wf.Name()}: median {Format(r.MedianNs)}, p99 {Format(r.P99Ns)}, {r.Iterations} iterations in {r.MeasuredSeconds:0.00} s after {r.WarmupSeconds:0.00} s warm-up, {r.AllocatedBytesPerIteration:0.##} B allocated/iteration"));
             }
 
             return 0;
@@ -73,7 +94,7 @@ internal static class BenchCommand
         return command;
     }
 
-    internal static string Json(RecurrentConfig cfg, BenchMode mode, int seqLen, int batch, int threads, string kernel, BenchResult r)
+    internal static string Json(RecurrentConfig cfg, BenchMode mode, int seqLen, int batch, int threads, string kernel, BenchResult r, WeightFormat format = WeightFormat.Float32)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream))
@@ -89,6 +110,7 @@ internal static class BenchCommand
             w.WriteNumber("seq", mode == BenchMode.Step ? 1 : seqLen);
             w.WriteNumber("threads", threads);
             w.WriteString("kernel", kernel);
+            w.WriteString("weights_format", format.Name());
             w.WriteNumber("iterations", r.Iterations);
             w.WriteNumber("median_ns", Math.Round(r.MedianNs, 1));
             w.WriteNumber("p99_ns", Math.Round(r.P99Ns, 1));

@@ -35,8 +35,10 @@ internal sealed class BenchScenario : IDisposable
     private readonly RecurrentWorkspace? _workspace;
     private readonly RecurrentGradients? _grads;
     private readonly StreamState? _stream;
+    private readonly QuantizedLayer? _quantized;
+    private readonly QuantizedStreamState? _quantizedStream;
 
-    public BenchScenario(RecurrentConfig config, BenchMode mode, int seqLen, int batch, int threads = 1, int seed = 42)
+    public BenchScenario(RecurrentConfig config, BenchMode mode, int seqLen, int batch, int threads = 1, int seed = 42, WeightFormat weightFormat = WeightFormat.Float32)
     {
         _mode = mode;
         _seqLen = mode == BenchMode.Step ? 1 : seqLen;
@@ -59,6 +61,14 @@ internal sealed class BenchScenario : IDisposable
         _hn = new float[states];
         _cn = config.Cell.HasCellState() ? new float[states] : [];
         _dx = new float[_x.Length];
+        if (weightFormat != WeightFormat.Float32)
+        {
+            // bf16/int8: the same random weights converted; step and forward both run the quantized stream.
+            _quantized = QuantizedLayer.FromLayer(_layer, weightFormat);
+            _quantizedStream = _quantized.CreateStream(batch);
+            return;
+        }
+
         switch (mode)
         {
             case BenchMode.Step:
@@ -80,6 +90,20 @@ internal sealed class BenchScenario : IDisposable
 
     public void RunOnce()
     {
+        if (_quantizedStream is not null)
+        {
+            if (_mode == BenchMode.Step)
+            {
+                _quantizedStream.Step(_x, _y);
+            }
+            else
+            {
+                _quantized!.Forward(_quantizedStream, _x, _seqLen, _y, _hn, _cn);
+            }
+
+            return;
+        }
+
         switch (_mode)
         {
             case BenchMode.Step:

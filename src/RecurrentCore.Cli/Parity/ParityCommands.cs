@@ -46,6 +46,13 @@ internal static class ParityCommands
                     : "--weights: required (a safetensors state_dict), or --model FILE (safetensors or ONNX)");
             }
         });
+        Option<string>? format = null;
+        if (!backward)
+        {
+            format = new Option<string>("--weights-format") { Description = "f32, bf16 or int8: convert W_ih and W_hh before running (with --reference: the double reference on the converted weights).", DefaultValueFactory = _ => "f32" };
+            format.AcceptOnlyFromAmong("f32", "bf16", "int8");
+            command.Options.Add(format);
+        }
 
         Option<string>? gradOutput = null;
         Option<string?>? gradHN = null, gradCN = null;
@@ -80,7 +87,8 @@ internal static class ParityCommands
                 Module = parse.GetValue(module),
             };
             var inputs = ParityInputs.Load(paths);
-            var (outputs, grads) = ParityRun.Execute(inputs, parse.GetValue(reference));
+            var wf = format is null ? WeightFormat.Float32 : WeightFormats.Parse(parse.GetValue(format)!);
+            var (outputs, grads) = ParityRun.Execute(inputs, parse.GetValue(reference), wf);
             string dir = parse.GetValue(output)!;
             var files = ParityRun.Files(inputs, outputs, grads);
             AtomicOutput.WriteAll(dir, files, ParityRun.AllFileNames);

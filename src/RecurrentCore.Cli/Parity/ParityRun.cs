@@ -11,8 +11,13 @@ internal static class ParityRun
     /// The forward outputs, and the gradients when the inputs carry upstream gradients: on the fast float32 path
     /// (<see cref="RecurrentLayer"/>), or on the double-precision reference when <paramref name="reference"/>.
     /// </summary>
-    public static (SequenceOutputs Outputs, SequenceGradients? Gradients) Execute(ParityInputs inputs, bool reference = true)
+    public static (SequenceOutputs Outputs, SequenceGradients? Gradients) Execute(ParityInputs inputs, bool reference = true, WeightFormat format = WeightFormat.Float32)
     {
+        if (format != WeightFormat.Float32)
+        {
+            return (ExecuteQuantized(inputs, reference, format), null);
+        }
+
         if (!reference)
         {
             return ExecuteFast(inputs);
@@ -58,6 +63,44 @@ internal static class ParityRun
         var dc0 = lstm ? new float[states] : [];
         layer.Backward(ws, ToSingle(up.Output), ToSingle(up.HN), ToSingle(up.CN), grads, dx, dh0, dc0);
         return (outputs, new SequenceGradients(grads.ToDouble(), ToDouble(dx), ToDouble(dh0), lstm ? ToDouble(dc0) : null));
+    }
+
+    /// <summary>Forward with W_ih and W_hh converted to <paramref name="format"/>: the quantized layer, or the reference on its stored weights.</summary>
+    private static SequenceOutputs ExecuteQuantized(ParityInputs inputs, bool reference, WeightFormat format)
+    {
+        var cfg = inputs.Config;
+        var seq = inputs.Sequence;
+        if (seq.Lengths is not null)
+        {
+            throw new CliException($"--lengths: variable lengths are not supported with --weights-format {format.Name()}");
+        }
+
+        QuantizedLayer q;
+        try
+        {
+            q = QuantizedLayer.FromParameters(inputs.Parameters, format);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new CliException($"--weights-format {format.Name()}: {e.Message}");
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"--weights: cannot convert to {format.Name()}: {e.Message}");
+        }
+
+        if (reference)
+        {
+            return ReferenceRnn.Forward(q.DequantizedParameters(), seq);
+        }
+
+        int states = cfg.NumLayers * seq.Batch * cfg.HiddenSize;
+        bool lstm = cfg.Cell == CellKind.Lstm;
+        var output = new float[seq.SeqLen * seq.Batch * cfg.OutputSize];
+        var hn = new float[states];
+        var cn = lstm ? new float[states] : [];
+        q.Forward(q.CreateStream(seq.Batch), ToSingle(seq.Input), seq.SeqLen, output, hn, cn, ToSingle(seq.H0), ToSingle(seq.C0));
+        return new SequenceOutputs(ToDouble(output), ToDouble(hn), lstm ? ToDouble(cn) : null);
     }
 
     private static float[] ToSingle(double[]? data) => data is null ? [] : Array.ConvertAll(data, v => (float)v);

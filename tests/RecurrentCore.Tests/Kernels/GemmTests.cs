@@ -55,10 +55,10 @@ public class GemmTests
             {
                 bool accumulate = (flags & 1) != 0, withBias = (flags & 2) != 0;
                 var rng = new Random((m * 7919) + (n * 104729) + (k * 31) + flags);
-                var a = Guarded.Random(rng, m * k, 1f, (k & 1) == 0);
-                var w = Guarded.Random(rng, n * k, 1f, (k & 1) == 0);
-                var bias = Guarded.Random(rng, withBias ? n : 0);
-                var c = Guarded.Random(rng, m * n, 3f, (k & 1) != 0);
+                using var a = Guarded.Random(rng, m * k, 1f, (k & 1) == 0);
+                using var w = Guarded.Random(rng, n * k, 1f, (k & 1) == 0);
+                using var bias = Guarded.Random(rng, withBias ? n : 0);
+                using var c = Guarded.Random(rng, m * n, 3f, (k & 1) != 0);
                 var c0 = c.ToArray();
                 var packed = PackedMatrix.Pack(w.Span, n, k, variant);
                 Assert.Equal(variant, packed.Variant);
@@ -97,9 +97,9 @@ public class GemmTests
             foreach (bool accumulate in (ReadOnlySpan<bool>)[false, true])
             {
                 var rng = new Random((m * 7919) + (n * 104729) + (k * 31) + (accumulate ? 1 : 0) + 5);
-                var a = Guarded.Random(rng, m * n, 1f, (k & 1) == 0);
-                var b = Guarded.Random(rng, m * k, 1f, (k & 1) == 0);
-                var c = Guarded.Random(rng, n * k, 3f, (k & 1) != 0);
+                using var a = Guarded.Random(rng, m * n, 1f, (k & 1) == 0);
+                using var b = Guarded.Random(rng, m * k, 1f, (k & 1) == 0);
+                using var c = Guarded.Random(rng, n * k, 3f, (k & 1) != 0);
                 var c0 = c.ToArray();
                 Gemm.MultiplyTransposedA(a.Span, b.Span, m, n, k, c.Span, accumulate, variant);
                 var aa = a.ToArray();
@@ -135,9 +135,9 @@ public class GemmTests
             foreach (bool accumulate in (ReadOnlySpan<bool>)[false, true])
             {
                 var rng = new Random((m * 7919) + (n * 104729) + (k * 31) + (accumulate ? 1 : 0) + 9);
-                var a = Guarded.Random(rng, m * n, 1f, (k & 1) == 0);
-                var b = Guarded.Random(rng, n * k, 1f, (k & 1) == 0);
-                var c = Guarded.Random(rng, m * k, 3f, (k & 1) != 0);
+                using var a = Guarded.Random(rng, m * n, 1f, (k & 1) == 0);
+                using var b = Guarded.Random(rng, n * k, 1f, (k & 1) == 0);
+                using var c = Guarded.Random(rng, m * k, 3f, (k & 1) != 0);
                 var c0 = c.ToArray();
                 Gemm.MultiplyNotTransposed(a.Span, b.Span, m, n, k, c.Span, accumulate, variant);
                 var aa = a.ToArray();
@@ -170,9 +170,9 @@ public class GemmTests
     {
         const int m = 45, n = 77, k = 300;
         var rng = new Random(3);
-        var a = Guarded.Random(rng, m * k, 1f, (k & 1) == 0);
-        var w = Guarded.Random(rng, n * k, 1f, (k & 1) == 0);
-        var bias = Guarded.Random(rng, n);
+        using var a = Guarded.Random(rng, m * k, 1f, (k & 1) == 0);
+        using var w = Guarded.Random(rng, n * k, 1f, (k & 1) == 0);
+        using var bias = Guarded.Random(rng, n);
         var full = new float[m * n];
         var packed = PackedMatrix.Pack(w.Span, n, k, variant);
         Gemm.Multiply(a.Span, m, packed, bias.Span, full, false);
@@ -207,7 +207,7 @@ public class GemmTests
         }
 
         // dX = dG·W over row slices.
-        var dg = Guarded.Random(rng, m * n, 1f, (k & 1) == 0);
+        using var dg = Guarded.Random(rng, m * n, 1f, (k & 1) == 0);
         var dx = new float[m * k];
         var dxRows = new float[m * k];
         Gemm.MultiplyNotTransposed(dg.Span, w.Span, m, n, k, dx, false, variant);

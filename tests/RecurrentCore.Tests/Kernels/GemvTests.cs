@@ -21,9 +21,9 @@ public class GemvTests
                 {
                     var rng = new Random((rows * 1000) + (cols * 2) + (accumulate ? 1 : 0));
                     bool after = (cols & 1) == 0; // which end of each buffer faults: both, over the sweep
-                    var w = Guarded.Random(rng, rows * cols, 1f, after);
-                    var x = Guarded.Random(rng, cols, 1f, after);
-                    var y = Guarded.Random(rng, rows, 4f, !after);
+                    using var w = Guarded.Random(rng, rows * cols, 1f, after);
+                    using var x = Guarded.Random(rng, cols, 1f, after);
+                    using var y = Guarded.Random(rng, rows, 4f, !after);
                     var y0 = y.ToArray();
                     Gemv.Multiply(w.Span, rows, cols, x.Span, y.Span, accumulate, variant);
                     var wa = w.ToArray();
@@ -61,9 +61,9 @@ public class GemvTests
                 {
                     var rng = new Random((rows * 1000) + (cols * 2) + (accumulate ? 1 : 0) + 7);
                     bool after = (cols & 1) == 0;
-                    var w = Guarded.Random(rng, rows * cols, 1f, after);
-                    var x = Guarded.Random(rng, rows, 1f, after);
-                    var y = Guarded.Random(rng, cols, 4f, !after);
+                    using var w = Guarded.Random(rng, rows * cols, 1f, after);
+                    using var x = Guarded.Random(rng, rows, 1f, after);
+                    using var y = Guarded.Random(rng, cols, 4f, !after);
                     var y0 = y.ToArray();
                     Gemv.MultiplyTransposed(w.Span, rows, cols, x.Span, y.Span, accumulate, variant);
                     var wa = w.ToArray();
@@ -95,9 +95,9 @@ public class GemvTests
     {
         var rng = new Random(42);
         const int rows = 37, cols = 203;
-        var w = Guarded.Random(rng, rows * cols);
-        var x = Guarded.Random(rng, cols);
-        var xt = Guarded.Random(rng, rows);
+        using var w = Guarded.Random(rng, rows * cols);
+        using var x = Guarded.Random(rng, cols);
+        using var xt = Guarded.Random(rng, rows);
         var full = new float[rows];
         var again = new float[rows];
         Gemv.Multiply(w.Span, rows, cols, x.Span, full, false, variant);

@@ -11,7 +11,7 @@ namespace RecurrentCore.Tests.Kernels;
 /// turns an unmasked over-read into a NaN output and shows an over-write. <see cref="FaultAfter"/> picks the faulting side,
 /// so callers alternate it to cover both ends. Elsewhere both sides are NaN guards in a managed array.
 /// </summary>
-internal sealed unsafe partial class Guarded
+internal sealed unsafe partial class Guarded : IDisposable
 {
     public const int GuardLength = 67;
 
@@ -20,6 +20,7 @@ internal sealed unsafe partial class Guarded
     private readonly byte* faultPage;
     private readonly float* data;
     private readonly float[]? managed;
+    private bool freed;
 
     public Guarded(int length, bool faultAfter = true)
     {
@@ -51,10 +52,22 @@ internal sealed unsafe partial class Guarded
         }
     }
 
-    ~Guarded()
+    // Callers hold a Guarded with `using`: a finalizer alone frees the block as soon as the object is unreachable, which
+    // for a local whose last use is `w.Span` passed to a kernel is during that kernel call (or during ToArray's copy).
+    ~Guarded() => Free();
+
+
+    public void Dispose()
     {
-        if (basePtr != null)
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    private void Free()
+    {
+        if (basePtr != null && !freed)
         {
+            freed = true;
             _ = mprotect(faultPage, Page, 3);
             NativeMemory.AlignedFree(basePtr);
         }
@@ -80,7 +93,16 @@ internal sealed unsafe partial class Guarded
         return g;
     }
 
-    public float[] ToArray() => Span.ToArray();
+    public float[] ToArray()
+    {
+        var copy = Span.ToArray();
+
+        // The finalizer frees the native block: without this, the object is collectable as soon as Span has read its
+        // fields, and a GC during the copy frees (and the allocator overwrites) the first elements being copied — the
+        // intermittent "y[0] = …, exact …" failures at rows = 257 under load.
+        GC.KeepAlive(this);
+        return copy;
+    }
 
     /// <summary>Asserts that the NaN guards still hold exactly the NaN they were filled with.</summary>
     public void AssertGuardsIntact(string what)

@@ -110,6 +110,21 @@ internal unsafe interface ISimd<TV>
     /// <summary>A hint to bring the cache line holding <paramref name="address"/> into L1; a no-op where the width has none.</summary>
     static abstract void Prefetch(float* address);
 
+    /// <summary>
+    /// Adds to the 32-bit integer lanes of <paramref name="accumulator"/> the products <c>u[j]·s[j]</c> of
+    /// <c>4·Count</c> byte pairs (<paramref name="u"/> unsigned, <paramref name="s"/> signed, each product exact).
+    /// Only the sum of all lanes is defined (<see cref="IntSum"/>): a width may place the products in any lanes (VPDPBUSD
+    /// puts four in each, a widening multiply-add two in each of two registers); no lane wraps while
+    /// <c>Σ |u·s| &lt; 2³¹</c>.
+    /// </summary>
+    static abstract TV DotBytes(TV accumulator, byte* u, sbyte* s);
+
+    /// <summary>How the bfloat16 and int8 products (<see cref="DotBytes"/>) run on this width, for <c>recurrent info</c>.</summary>
+    static abstract string QuantizedInstructions { get; }
+
+    /// <summary>The 32-bit integer sum of the lanes' bits (wrapping; exact in any order).</summary>
+    static abstract int IntSum(TV value);
+
     /// <summary>Calls <paramref name="visitor"/> with this width's closed type arguments (picks an instantiation once).</summary>
     static abstract TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
         where TVisitor : struct, ISimdVisitor<TResult>;

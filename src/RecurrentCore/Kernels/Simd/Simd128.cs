@@ -119,6 +119,23 @@ internal readonly unsafe struct Simd128 : ISimd<V>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V DotBytes(V accumulator, byte* u, sbyte* s)
+    {
+        // Portable: widen to 16 bits, multiply (|u·s| ≤ 255·128 fits), widen the products to 32 bits and add.
+        var ub = Vector128.Load(u);
+        var sb = Vector128.Load(s);
+        var p0 = Vector128.WidenLower(ub).AsInt16() * Vector128.WidenLower(sb);
+        var p1 = Vector128.WidenUpper(ub).AsInt16() * Vector128.WidenUpper(sb);
+        var sum = (Vector128.WidenLower(p0) + Vector128.WidenUpper(p0)) + (Vector128.WidenLower(p1) + Vector128.WidenUpper(p1));
+        return (accumulator.AsInt32() + sum).AsSingle();
+    }
+
+    public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), fused multiply-add; int8: portable widen, 16-bit multiply, widen, add";
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IntSum(V value) => Vector128.Sum(value.AsInt32());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
         where TVisitor : struct, ISimdVisitor<TResult>
         => visitor.Visit<Simd128, V>();

@@ -94,6 +94,27 @@ internal readonly unsafe struct Simd256 : ISimd<V>
     public static void Prefetch(float* address) => Sse.Prefetch0(address);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V DotBytes(V accumulator, byte* u, sbyte* s)
+    {
+        if (AvxVnni.IsSupported)
+        {
+            return AvxVnni.MultiplyWideningAndAdd(accumulator.AsInt32(), Vector256.Load(u), Vector256.Load(s)).AsSingle();
+        }
+
+        // Zero/sign-extend to 16 bits and VPMADDWD, whose pair sums (≤ 2·255·128) cannot overflow.
+        var lo = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(u), Avx2.ConvertToVector256Int16(s));
+        var hi = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(u + 16), Avx2.ConvertToVector256Int16(s + 16));
+        return (accumulator.AsInt32() + lo + hi).AsSingle();
+    }
+
+    public static string QuantizedInstructions => AvxVnni.IsSupported
+        ? "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpdpbusd (AVX-VNNI)"
+        : "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IntSum(V value) => Vector256.Sum(value.AsInt32());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
         where TVisitor : struct, ISimdVisitor<TResult>
         => visitor.Visit<Simd256, V>();

@@ -94,6 +94,21 @@ internal readonly unsafe struct Simd512 : ISimd<V>
     public static void Prefetch(float* address) => Sse.Prefetch0(address);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V DotBytes(V accumulator, byte* u, sbyte* s)
+    {
+        // No VNNI class for 512-bit registers in .NET 10 (only the VEX AvxVnni): zero/sign-extend to 16 bits and
+        // VPMADDWD, whose pair sums (≤ 2·255·128) cannot overflow.
+        var lo = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(u)), Avx512BW.ConvertToVector512Int16(Vector256.Load(s)));
+        var hi = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(u + 32)), Avx512BW.ConvertToVector512Int16(Vector256.Load(s + 32)));
+        return (accumulator.AsInt32() + lo + hi).AsSingle();
+    }
+
+    public static string QuantizedInstructions => "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IntSum(V value) => Vector512.Sum(value.AsInt32());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
         where TVisitor : struct, ISimdVisitor<TResult>
         => visitor.Visit<Simd512, V>();

@@ -100,6 +100,15 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float DotBytes(float accumulator, byte* u, sbyte* s) =>
+        FromBits(Bits(accumulator) + (u[0] * s[0]) + (u[1] * s[1]) + (u[2] * s[2]) + (u[3] * s[3]));
+
+    public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), scalar fma; int8: scalar int32 multiply-add";
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IntSum(float value) => Bits(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
         where TVisitor : struct, ISimdVisitor<TResult>
         => visitor.Visit<SimdScalar, float>();

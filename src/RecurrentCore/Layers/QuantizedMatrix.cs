@@ -1,0 +1,119 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using RecurrentCore.Kernels.Quantized;
+
+namespace RecurrentCore.Layers;
+
+/// <summary>
+/// One weight matrix (N × K, PyTorch layout) in a <see cref="WeightFormat"/>, in pinned storage so a step reaches it by
+/// pointer: float32 row-major unpadded; bfloat16 and int8 with rows padded with zeros to <see cref="Stride"/> (a multiple
+/// of 64), so their kernels need no column tail; int8 with a float32 scale and the integer sum of each row.
+/// </summary>
+internal sealed unsafe class QuantizedMatrix
+{
+    private readonly float[] _f32 = [];
+    private readonly ushort[] _bf16 = [];
+    private readonly sbyte[] _i8 = [];
+    private readonly int[] _rowSums = [];
+    private readonly float[] _scales = [];
+
+    public QuantizedMatrix(ReadOnlySpan<float> w, int rows, int columns, WeightFormat format)
+    {
+        Rows = rows;
+        Columns = columns;
+        Format = format;
+        Stride = format == WeightFormat.Float32 ? columns : PadTo64(columns);
+        switch (format)
+        {
+            case WeightFormat.Float32:
+                _f32 = GC.AllocateArray<float>(Math.Max(1, rows * columns), pinned: true);
+                w[..(rows * columns)].CopyTo(_f32);
+                break;
+            case WeightFormat.BFloat16:
+                _bf16 = GC.AllocateArray<ushort>(Math.Max(1, rows * Stride), pinned: true);
+                for (int r = 0; r < rows; r++)
+                {
+                    for (int c = 0; c < columns; c++)
+                    {
+                        _bf16[(r * Stride) + c] = BFloat16.FromSingle(w[(r * columns) + c]);
+                    }
+                }
+
+                break;
+            case WeightFormat.Int8:
+                _i8 = GC.AllocateArray<sbyte>(Math.Max(1, rows * Stride), pinned: true);
+                _rowSums = GC.AllocateArray<int>(Math.Max(1, rows), pinned: true);
+                _scales = GC.AllocateArray<float>(Math.Max(1, rows), pinned: true);
+                for (int r = 0; r < rows; r++)
+                {
+                    var row = w.Slice(r * columns, columns);
+                    float s = Int8Quantizer.Scale(row);
+                    int sum = 0;
+                    for (int c = 0; c < columns; c++)
+                    {
+                        int q = Int8Quantizer.Quantize(row[c], s);
+                        _i8[(r * Stride) + c] = (sbyte)q;
+                        sum += q;
+                    }
+
+                    _scales[r] = s;
+                    _rowSums[r] = sum;
+                }
+
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(format));
+        }
+    }
+
+    public int Rows { get; }
+
+    public int Columns { get; }
+
+    /// <summary>Elements between rows in storage; the length of the padded input a bf16/int8 product reads.</summary>
+    public int Stride { get; }
+
+    public WeightFormat Format { get; }
+
+    public float* Float32 => Pointer(_f32);
+
+    public ushort* BFloat16Bits => Pointer(_bf16);
+
+    public sbyte* Int8 => Pointer(_i8);
+
+    public int* RowSums => Pointer(_rowSums);
+
+    public float* Scales => Pointer(_scales);
+
+    /// <summary>Bytes the weights occupy (what one product streams).</summary>
+    public long Bytes => (long)Rows * Stride * Format.BytesPerWeight();
+
+    /// <summary>The int8 weights (row r at r·Stride), for tests.</summary>
+    internal ReadOnlySpan<sbyte> Int8Values => _i8;
+
+    /// <summary>The weights as the kernels multiply by them, N × K row-major, exactly (each is a float32 or q·s).</summary>
+    public double[] Dequantize()
+    {
+        var d = new double[Rows * Columns];
+        for (int r = 0; r < Rows; r++)
+        {
+            for (int c = 0; c < Columns; c++)
+            {
+                d[(r * Columns) + c] = Format switch
+                {
+                    WeightFormat.Float32 => _f32[(r * Columns) + c],
+                    WeightFormat.BFloat16 => BFloat16.ToSingle(_bf16[(r * Stride) + c]),
+                    _ => (double)_i8[(r * Stride) + c] * _scales[r],
+                };
+            }
+        }
+
+        return d;
+    }
+
+    /// <summary>The smallest multiple of 64 that is at least <paramref name="n"/> (and at least 64).</summary>
+    public static int PadTo64(int n) => Math.Max(64, (n + 63) & ~63);
+
+    private static T* Pointer<T>(T[] a)
+        where T : unmanaged => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
+}
