@@ -1,4 +1,7 @@
 using RecurrentCore.Layers;
+#if PEERS_WORKSPACE_IN_MEMORY
+using RecurrentCore.Memory;
+#endif
 
 namespace RecurrentCore.Peers;
 

@@ -34,6 +34,7 @@ rm -rf "$dir/src/bench/RecurrentCore.Peers" "$dir/src/bench/peers"
 (cd "$REPO/bench" && tar --exclude=bin --exclude=obj -cf - RecurrentCore.Peers peers) | tar -xf - -C "$dir/src/bench"
 flags=()
 [ "$VARIANT" = ours ] && flags+=(-p:PeersOursOnly=true)
+grep -qs "namespace RecurrentCore.Memory" "$dir/src/src/RecurrentCore/Memory/RecurrentWorkspace.cs" && flags+=(-p:PeersWorkspaceInMemory=true)
 echo "build_rev.sh: building $REV (${commit:0:12}, $VARIANT) in $dir" >&2
 if ! dotnet build "$dir/src/bench/RecurrentCore.Peers" -c Release "${flags[@]}" -o "$dir/out" >"$dir/build.log" 2>&1; then
   echo "build_rev.sh: build of $REV failed (see $dir/build.log):" >&2
