@@ -16,7 +16,8 @@ import sys
 
 
 def fmt(ns):
-    if ns != ns:
+    """A duration in ns, in the unit that reads best; "—" for a missing value (None or NaN)."""
+    if ns is None or ns != ns:
         return "—"
     if ns < 1e3:
         return "%.0f ns" % ns

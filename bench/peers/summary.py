@@ -11,19 +11,7 @@ import argparse
 import json
 import sys
 
-
-def fmt(ns):
-    if ns is None or ns != ns:
-        return "—"
-    if ns < 1e3:
-        return "%.0f ns" % ns
-    if ns < 1e4:
-        return "%.2f µs" % (ns / 1e3)
-    if ns < 1e6:
-        return "%.1f µs" % (ns / 1e3)
-    if ns < 1e7:
-        return "%.2f ms" % (ns / 1e6)
-    return "%.1f ms" % (ns / 1e6)
+from ab_table import fmt  # one duration format for every table (same folder: on sys.path when run as a script)
 
 
 def med(s, key):
