@@ -15,20 +15,6 @@ internal sealed class OnnxFastRecurrent
 {
     private readonly OnnxCellRunner? _general;
 
-    private static readonly Lazy<bool> ResetBeforeLinearOnFastPath = new(() =>
-    {
-        try
-        {
-            var cfg = new RecurrentConfig(CellKind.Gru, 1, 1) { LinearBeforeReset = false };
-            RecurrentLayer.FromParameters(new RecurrentParameters(cfg));
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    });
-
     private OnnxFastRecurrent(RecurrentLayer? layer, OnnxCellRunner? general, RecurrentOperatorSpec spec)
     {
         Layer = layer;
@@ -42,51 +28,7 @@ internal sealed class OnnxFastRecurrent
     public RecurrentOperatorSpec Spec { get; }
 
     /// <summary>Null when PyTorch's cells run <paramref name="spec"/>, else the attribute that needs the general ONNX cell.</summary>
-    public static string? GeneralCellReason(RecurrentOperatorSpec spec, double[]? peepholes)
-    {
-        if (spec.Clip is not null)
-        {
-            return "clip";
-        }
-
-        if (spec.InputForget)
-        {
-            return "input_forget = 1";
-        }
-
-        if (peepholes is not null && peepholes.Any(v => v != 0))
-        {
-            return "peepholes P";
-        }
-
-        if (spec.Kind == RecurrentOperatorKind.Gru && !spec.LinearBeforeReset && !ResetBeforeLinearOnFastPath.Value)
-        {
-            return "GRU linear_before_reset = 0";
-        }
-
-        if (CellOf(spec) is null)
-        {
-            return $"activations [{string.Join(", ", spec.Activations)}]";
-        }
-
-        return null;
-    }
-
-    /// <summary>The PyTorch cell whose activations <paramref name="spec"/> has, or null.</summary>
-    private static CellKind? CellOf(RecurrentOperatorSpec spec)
-    {
-        bool Is(int j, ActivationFunction f) => spec.Activations[j].Function == f;
-        int k = spec.ActivationsPerDirection;
-        bool all(Func<int, bool> perDirection) => Enumerable.Range(0, spec.Directions).All(d => perDirection(d * k));
-        return spec.Kind switch
-        {
-            RecurrentOperatorKind.Lstm when all(o => Is(o, ActivationFunction.Sigmoid) && Is(o + 1, ActivationFunction.Tanh) && Is(o + 2, ActivationFunction.Tanh)) => CellKind.Lstm,
-            RecurrentOperatorKind.Gru when all(o => Is(o, ActivationFunction.Sigmoid) && Is(o + 1, ActivationFunction.Tanh)) => CellKind.Gru,
-            RecurrentOperatorKind.Rnn when all(o => Is(o, ActivationFunction.Tanh)) => CellKind.RnnTanh,
-            RecurrentOperatorKind.Rnn when all(o => Is(o, ActivationFunction.Relu)) => CellKind.RnnRelu,
-            _ => null,
-        };
-    }
+    public static string? GeneralCellReason(RecurrentOperatorSpec spec, double[]? peepholes) => OnnxRecurrentAttributes.PyTorchGap(spec, peepholes);
 
     /// <summary>
     /// Packs ONNX W (D, G·H, I), R (D, G·H, H), B (D, 2·G·H) and P (D, 3·H) into a one-layer <see cref="RecurrentLayer"/>
@@ -99,7 +41,7 @@ internal sealed class OnnxFastRecurrent
             return new OnnxFastRecurrent(null, OnnxCellRunner.Create(spec, inputSize, w, r, b, p, Kernels.Operators.Variants.Resolve(variant)), spec);
         }
 
-        var cell = CellOf(spec) ?? throw new InvalidOperationException("not a PyTorch-cell spec");
+        var cell = OnnxRecurrentAttributes.PyTorchCell(spec) ?? throw new InvalidOperationException("not a PyTorch-cell spec");
         var cfg = new RecurrentConfig(cell, inputSize, spec.HiddenSize, 1, bias: b is not null, bidirectional: spec.Directions == 2)
         {
             LinearBeforeReset = cell != CellKind.Gru || spec.LinearBeforeReset,
