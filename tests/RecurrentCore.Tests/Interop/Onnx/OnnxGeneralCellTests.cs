@@ -1,6 +1,7 @@
 using RecurrentCore.Interop.Onnx;
 using RecurrentCore.Kernels;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace RecurrentCore.Tests.Interop.Onnx;
 
@@ -10,7 +11,7 @@ namespace RecurrentCore.Tests.Interop.Onnx;
 /// register width and tail (H = 37, I = 13) on both product paths (B = 5: GEMM; B = 1: GEMV). ONNX Runtime checks the
 /// same cells on the attribute matrix of <see cref="OnnxOperatorOrtTests"/>.
 /// </summary>
-public class OnnxGeneralCellTests
+public class OnnxGeneralCellTests(ITestOutputHelper output)
 {
     private static readonly string[] AllActivations =
         ["Relu", "Tanh", "Sigmoid", "Affine", "LeakyRelu", "ThresholdedRelu", "ScaledTanh", "HardSigmoid", "Elu", "Softsign", "Softplus"];
@@ -106,5 +107,35 @@ public class OnnxGeneralCellTests
             Close.Assert($"{name} {variant}: {output}", value.Data, fast[output].Data, 2e-5);
             Assert.True(fast[output].Data.SequenceEqual(again[output].Data), $"{name} {variant}: {output} differs run to run");
         }
+    }
+
+    /// <summary>The figure docs/numerics.md quotes: the worst error over every case, per variant (bound 2e-5·max(1, |ref|)).</summary>
+    [Theory]
+    [MemberData(nameof(RecurrentCore.Tests.Kernels.KernelCases.Variants), MemberType = typeof(RecurrentCore.Tests.Kernels.KernelCases))]
+    public void Worst_error_over_every_case_is_within_the_bound(KernelVariant variant)
+    {
+        double worst = 0;
+        string where = string.Empty;
+        foreach (var (name, c) in Cases)
+        {
+            var (model, feeds, _) = c.Build();
+            var reference = OnnxModel.Load(model, name, new OnnxSessionOptions { FastPath = false }).Run(feeds);
+            var fast = OnnxModel.Load(model, name, new OnnxSessionOptions { Variant = variant }).Run(feeds);
+            foreach (var (o, value) in reference)
+            {
+                for (int i = 0; i < value.Data.Length; i++)
+                {
+                    double e = Math.Abs(fast[o].Data[i] - value.Data[i]) / Math.Max(1, Math.Abs(value.Data[i]));
+                    if (e > worst)
+                    {
+                        (worst, where) = (e, $"{name} {o}[{i}]");
+                    }
+                }
+            }
+        }
+
+        output.WriteLine($"{variant}: worst {worst:E2} at {where}");
+        Assert.True(worst <= 2e-5, $"{variant}: {worst:E2} at {where}");
+        Assert.True(worst > 0, "float32 should differ from double somewhere");
     }
 }
