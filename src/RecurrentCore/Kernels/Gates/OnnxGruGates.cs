@@ -48,7 +48,7 @@ internal static unsafe class OnnxGruGates
         {
             for (int b = 0; b < batch; b++)
             {
-                var k = new Product { A = pg + ((nint)b * 3 * n) + n, B = ph + ((nint)b * n), Y = prh + ((nint)b * n) };
+                var k = new ProductRow { A = pg + ((nint)b * 3 * n) + n, B = ph + ((nint)b * n), Y = prh + ((nint)b * n) };
                 RowDriver.Run(ref k, n, variant);
             }
         }
@@ -87,19 +87,6 @@ internal static unsafe class OnnxGruGates
                 RowDriver.Run(ref mix, n, variant);
             }
         }
-    }
-
-    private struct Product : IRowKernel
-    {
-        public float* A;
-        public float* B;
-        public float* Y;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public readonly void Step<TS, TV>(nint j)
-            where TS : struct, ISimd<TV>
-            where TV : unmanaged =>
-            TS.Store(TS.Multiply(TS.Load(A + j), TS.Load(B + j)), Y + j);
     }
 
     /// <summary>a_h += r⊙(rec_h + Rb_h) (linear_before_reset 1) or rec_h (0).</summary>

@@ -87,7 +87,7 @@ internal static unsafe class OnnxLstmGates
                 }
 
                 h.Apply(new ReadOnlySpan<float>(cn, n), scratch[..n], variant);
-                var output = new Output { O = a + n, HC = ps, H = ph + ((nint)b * n) };
+                var output = new ProductRow { A = a + n, B = ps, Y = ph + ((nint)b * n) };
                 RowDriver.Run(ref output, n, variant);
             }
         }
@@ -141,19 +141,5 @@ internal static unsafe class OnnxLstmGates
                 TS.Store(TS.MinNative(clip, TS.MaxNative(TS.Subtract(TS.Zero, clip), o)), Gates + n + j);
             }
         }
-    }
-
-    /// <summary>h = o⊙h(c).</summary>
-    private struct Output : IRowKernel
-    {
-        public float* O;
-        public float* HC;
-        public float* H;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public readonly void Step<TS, TV>(nint j)
-            where TS : struct, ISimd<TV>
-            where TV : unmanaged =>
-            TS.Store(TS.Multiply(TS.Load(O + j), TS.Load(HC + j)), H + j);
     }
 }
