@@ -7,7 +7,7 @@ namespace RecurrentCore.Benchmarks;
 /// <see cref="OnnxSession.Run"/> on one ONNX recurrent node (T = 32, B = 4, I = 32, H = 64, bidirectional), on the fast
 /// path (PyTorch's cells for <c>lstm-default</c>, the general ONNX cells for the rest) and on the double reference path,
 /// so the general cells are measured beside both the cells they generalise and the path they replace.
-/// <c>dotnet run -c Release --project bench/RecurrentCore.Benchmarks -- --filter '*OnnxSession*' --job short</c>.
+/// <c>dotnet run -c Release --project bench/RecurrentCore.Benchmarks -- --filter '*OnnxSession*' --job short --inProcess</c> (the out-of-process toolchain failed to build its boilerplate on this loaded machine).
 /// </summary>
 [MemoryDiagnoser]
 public class OnnxSessionBenchmarks
