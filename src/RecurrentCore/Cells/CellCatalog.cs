@@ -22,4 +22,19 @@ internal static class CellCatalog
                 nameof(config), $"no fast-path cell is registered for {config.Cell} with linear_before_reset = {(config.LinearBeforeReset ? 1 : 0)}"),
         };
     }
+
+    /// <summary>
+    /// The general ONNX cell of one direction (<see cref="OnnxCell"/>): any activations with α/β, clip, input_forget,
+    /// peepholes, either GRU reset placement; for nodes whose attributes PyTorch's cells do not cover.
+    /// </summary>
+    public static OnnxCell ForOnnx(OnnxCellSpec spec, float[] w, float[] r, float[]? wb, float[]? rb, float[]? peepholes, Kernels.KernelVariant variant)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Kind switch
+        {
+            OnnxCellKind.Lstm => new OnnxLstmCell(spec, w, r, wb, rb, peepholes, variant),
+            OnnxCellKind.Gru => new OnnxGruCell(spec, w, r, wb, rb, variant),
+            _ => new OnnxRnnCell(spec, w, r, wb, rb, variant),
+        };
+    }
 }

@@ -5,100 +5,60 @@ using RecurrentCore.Reference;
 namespace RecurrentCore.Interop.Onnx;
 
 /// <summary>
-/// Runs one ONNX recurrent node on <see cref="RecurrentLayer"/> (float32 fast kernels) when its attributes are
-/// PyTorch's: default activations (RNN Tanh or Relu), no clip, no input_forget, no or all-zero peepholes, and a GRU
-/// linear_before_reset the fast path implements. Reverse direction runs as a forward layer over each sequence reversed
-/// within its length; layout 1 is transposed around it; a sequence length of 0 runs one step and is zeroed after.
+/// Runs one ONNX recurrent node on the float32 fast kernels. When its attributes are PyTorch's (default activations or
+/// RNN Relu the same in both directions, no clip, no input_forget, no or all-zero peepholes) it runs on
+/// <see cref="RecurrentLayer"/> and PyTorch's fused cells; a reverse direction runs there as a forward layer over each
+/// sequence reversed within its length, and a sequence length of 0 runs one step and is zeroed after. Every other node
+/// runs on the general ONNX cells (<see cref="OnnxCellRunner"/>). Layout 1 is transposed around both by the session.
 /// </summary>
 internal sealed class OnnxFastRecurrent
 {
-    private static readonly Lazy<bool> ResetBeforeLinearOnFastPath = new(() =>
-    {
-        try
-        {
-            var cfg = new RecurrentConfig(CellKind.Gru, 1, 1) { LinearBeforeReset = false };
-            RecurrentLayer.FromParameters(new RecurrentParameters(cfg));
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    });
+    private readonly OnnxCellRunner? _general;
 
-    private OnnxFastRecurrent(RecurrentLayer layer, RecurrentOperatorSpec spec)
+    private OnnxFastRecurrent(RecurrentLayer? layer, OnnxCellRunner? general, RecurrentOperatorSpec spec)
     {
         Layer = layer;
+        _general = general;
         Spec = spec;
     }
 
-    public RecurrentLayer Layer { get; }
+    /// <summary>The PyTorch-cell layer, or null when the node runs on the general cells.</summary>
+    public RecurrentLayer? Layer { get; }
 
     public RecurrentOperatorSpec Spec { get; }
 
-    /// <summary>Null when the fast path runs <paramref name="spec"/>, else why not (for descriptions and docs).</summary>
-    public static string? WhyNot(RecurrentOperatorSpec spec, double[]? peepholes)
+    /// <summary>Null when PyTorch's cells run <paramref name="spec"/>, else the attribute that needs the general ONNX cell.</summary>
+    public static string? GeneralCellReason(RecurrentOperatorSpec spec, double[]? peepholes) => OnnxRecurrentAttributes.PyTorchGap(spec, peepholes);
+
+    /// <summary>
+    /// Packs ONNX W (D, G·H, I), R (D, G·H, H), B (D, 2·G·H) and P (D, 3·H) into a one-layer <see cref="RecurrentLayer"/>
+    /// when PyTorch's cells run the node, else into the general cells.
+    /// </summary>
+    public static OnnxFastRecurrent Create(RecurrentOperatorSpec spec, int inputSize, double[] w, double[] r, double[]? b, double[]? p, KernelVariant? variant)
     {
-        if (spec.Clip is not null)
+        if (GeneralCellReason(spec, p) is not null)
         {
-            return "clip";
+            return new OnnxFastRecurrent(null, OnnxCellRunner.Create(spec, inputSize, w, r, b, p, Kernels.Operators.Variants.Resolve(variant)), spec);
         }
 
-        if (spec.InputForget)
-        {
-            return "input_forget = 1";
-        }
-
-        if (peepholes is not null && peepholes.Any(v => v != 0))
-        {
-            return "peepholes P";
-        }
-
-        if (spec.Kind == RecurrentOperatorKind.Gru && !spec.LinearBeforeReset && !ResetBeforeLinearOnFastPath.Value)
-        {
-            return "GRU linear_before_reset = 0";
-        }
-
-        if (CellOf(spec) is null)
-        {
-            return $"activations [{string.Join(", ", spec.Activations)}]";
-        }
-
-        return null;
-    }
-
-    /// <summary>The PyTorch cell whose activations <paramref name="spec"/> has, or null.</summary>
-    private static CellKind? CellOf(RecurrentOperatorSpec spec)
-    {
-        bool Is(int j, ActivationFunction f) => spec.Activations[j].Function == f;
-        int k = spec.ActivationsPerDirection;
-        bool all(Func<int, bool> perDirection) => Enumerable.Range(0, spec.Directions).All(d => perDirection(d * k));
-        return spec.Kind switch
-        {
-            RecurrentOperatorKind.Lstm when all(o => Is(o, ActivationFunction.Sigmoid) && Is(o + 1, ActivationFunction.Tanh) && Is(o + 2, ActivationFunction.Tanh)) => CellKind.Lstm,
-            RecurrentOperatorKind.Gru when all(o => Is(o, ActivationFunction.Sigmoid) && Is(o + 1, ActivationFunction.Tanh)) => CellKind.Gru,
-            RecurrentOperatorKind.Rnn when all(o => Is(o, ActivationFunction.Tanh)) => CellKind.RnnTanh,
-            RecurrentOperatorKind.Rnn when all(o => Is(o, ActivationFunction.Relu)) => CellKind.RnnRelu,
-            _ => null,
-        };
-    }
-
-    /// <summary>Packs ONNX W (D, G·H, I), R (D, G·H, H) and B (D, 2·G·H) into a one-layer <see cref="RecurrentLayer"/>.</summary>
-    public static OnnxFastRecurrent Create(RecurrentOperatorSpec spec, int inputSize, double[] w, double[] r, double[]? b, KernelVariant? variant)
-    {
-        var cell = CellOf(spec) ?? throw new InvalidOperationException("not a fast-path spec");
+        var cell = OnnxRecurrentAttributes.PyTorchCell(spec) ?? throw new InvalidOperationException("not a PyTorch-cell spec");
         var cfg = new RecurrentConfig(cell, inputSize, spec.HiddenSize, 1, bias: b is not null, bidirectional: spec.Directions == 2)
         {
             LinearBeforeReset = cell != CellKind.Gru || spec.LinearBeforeReset,
         };
-        var p = new RecurrentParameters(cfg);
-        OnnxGateOrder.LayerFromOnnx(p, 0, w, r, b);
-        return new OnnxFastRecurrent(RecurrentLayer.FromParameters(p, variant), spec);
+        var parameters = new RecurrentParameters(cfg);
+        OnnxGateOrder.LayerFromOnnx(parameters, 0, w, r, b);
+        return new OnnxFastRecurrent(RecurrentLayer.FromParameters(parameters, variant), null, spec);
     }
 
     /// <summary>Runs on time-major data: X (T, B, I), states (D, B, H); returns Y (T, D, B, H), Y_h, Y_c (D, B, H).</summary>
     public RecurrentOperatorOutputs Run(int t, int b, double[] x, int[]? lengths, double[]? h0, double[]? c0)
     {
+        if (Layer is null)
+        {
+            return _general!.Run(t, b, x, lengths, h0, c0);
+        }
+
         int i = Layer.Config.InputSize, h = Spec.HiddenSize, d = Spec.Directions;
         int[] lens = lengths is null ? [.. Enumerable.Repeat(t, b)] : [.. lengths.Select(l => Math.Max(l, 1))];
         bool reverse = Spec.Direction == RecurrentDirection.Reverse;

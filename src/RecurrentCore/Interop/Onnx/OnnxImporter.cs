@@ -1,4 +1,5 @@
 using System.Globalization;
+using RecurrentCore.Reference;
 
 namespace RecurrentCore.Interop.Onnx;
 
@@ -8,7 +9,7 @@ namespace RecurrentCore.Interop.Onnx;
 /// </summary>
 internal static class OnnxImporter
 {
-    private const string Load = "; OnnxModel.Load runs it on the reference path";
+    private const string Load = "; OnnxModel.Load runs it";
 
     /// <summary>Nodes that only move, slice or build shapes and states around the recurrent nodes.</summary>
     private static readonly HashSet<string> GlueOps = new(StringComparer.Ordinal)
@@ -168,104 +169,46 @@ internal static class OnnxImporter
 
         if (op == "LSTM" && Optional(n.Inputs, 7) is { } peepholes)
         {
-            throw Fail($"input 'P' ('{peepholes}', peephole weights) is not supported: PyTorch's LSTM has no peepholes; OnnxModel.Load runs it on the reference path");
+            throw Fail($"input 'P' ('{peepholes}', peephole weights) is not supported: PyTorch's LSTM has no peepholes{Load}");
         }
 
-        int directions = 1;
-        long? hiddenAttr = null;
-        bool linearBeforeReset = false; // ONNX GRU's default
-        List<string>? activations = null;
-        foreach (var a in n.Attributes)
-        {
-            if (a.RefAttrName.Length > 0)
-            {
-                throw Fail($"attribute '{a.Name}' refers to a function attribute ('{a.RefAttrName}'); only literal attributes are supported");
-            }
-
-            switch (a.Name)
-            {
-                case "direction":
-                    ExpectType(a, OnnxAttributeType.String, Fail);
-                    directions = a.S switch
-                    {
-                        "forward" => 1,
-                        "bidirectional" => 2,
-                        "reverse" => throw Fail("attribute 'direction' = 'reverse' is not supported: PyTorch has no reverse-only layer; OnnxModel.Load runs it"),
-                        _ => throw Fail($"attribute 'direction' = '{a.S}' is not one of forward, reverse, bidirectional"),
-                    };
-                    break;
-                case "hidden_size":
-                    ExpectType(a, OnnxAttributeType.Int, Fail);
-                    hiddenAttr = a.I;
-                    break;
-                case "activations":
-                    ExpectType(a, OnnxAttributeType.Strings, Fail);
-                    activations = a.Strings;
-                    break;
-                case "activation_alpha" or "activation_beta":
-                    throw Fail($"attribute '{a.Name}' is not supported: only the default activations without parameters are{Load}");
-                case "clip":
-                    throw Fail($"attribute 'clip' (cell clipping at {a.F.ToString(CultureInfo.InvariantCulture)}) is not supported: PyTorch does not clip{Load}");
-                case "input_forget" when op == "LSTM":
-                    ExpectType(a, OnnxAttributeType.Int, Fail);
-                    if (a.I != 0)
-                    {
-                        throw Fail($"attribute 'input_forget' = {a.I} (coupled input and forget gates) is not supported{Load}");
-                    }
-
-                    break;
-                case "layout":
-                    ExpectType(a, OnnxAttributeType.Int, Fail);
-                    if (a.I != 0)
-                    {
-                        throw Fail($"attribute 'layout' = {a.I} (batch-major X and Y) is not supported; use layout 0 with Transpose nodes (ONNX Runtime does not run layout 1 either); OnnxModel.Load runs it");
-                    }
-
-                    break;
-                case "linear_before_reset" when op == "GRU":
-                    ExpectType(a, OnnxAttributeType.Int, Fail);
-                    linearBeforeReset = a.I switch
-                    {
-                        0 => false,
-                        1 => true,
-                        _ => throw Fail($"attribute 'linear_before_reset' = {a.I} is not 0 or 1"),
-                    };
-                    break;
-                default:
-                    throw Fail($"attribute '{a.Name}' is not an attribute of {op} this importer knows");
-            }
-        }
-
-        var cell = op switch
-        {
-            "LSTM" => CellKind.Lstm,
-            "GRU" => CellKind.Gru,
-            _ => RnnActivation(activations, directions, Fail),
-        };
-        if (op != "RNN")
-        {
-            CheckDefaultActivations(op, activations, directions, Fail);
-        }
-
-        int gates = cell.GateCount();
-        var w = Constant(n, 1, "W", constants, source, at);
+        // R first: the attributes' reader takes H from it when hidden_size is absent, and checks it when present.
         var r = Constant(n, 2, "R", constants, source, at);
-        if (r.Dims.Count != 3 || r.Dims[0] != directions || r.Dims[2] < 1 || r.Dims[1] != gates * r.Dims[2])
+        int? hiddenFromR = r.Dims.Count == 3 && r.Dims[2] >= 1 && r.Dims[2] <= int.MaxValue / 8 ? (int)r.Dims[2]
+            : throw Fail($"input 'R' has dims {Dims(r.Dims)}, expected (D, G·H, H)");
+        var spec = OnnxRecurrentAttributes.Read(n, hiddenFromR, Fail);
+        if (spec.Direction == RecurrentDirection.Reverse)
+        {
+            throw Fail($"attribute 'direction' = 'reverse' is not supported: PyTorch has no reverse-only layer{Load}");
+        }
+
+        if (spec.Layout != 0)
+        {
+            throw Fail($"attribute 'layout' = {spec.Layout} (batch-major X and Y) is not supported; use layout 0 with Transpose nodes (ONNX Runtime does not run layout 1 either){Load}");
+        }
+
+        if (OnnxRecurrentAttributes.PyTorchGap(spec, null) is { } gap)
+        {
+            string what = gap switch
+            {
+                "clip" => $"attribute 'clip' (cell clipping at {spec.Clip!.Value.ToString(CultureInfo.InvariantCulture)}) is not supported: PyTorch does not clip",
+                "input_forget = 1" => "attribute 'input_forget' = 1 (coupled input and forget gates) is not supported: PyTorch's LSTM has none",
+                _ => $"attribute 'activations' = [{string.Join(", ", spec.Activations)}] is not supported: {op} takes "
+                    + (op == "RNN" ? "Tanh or Relu, the same in every direction" : $"only the default ({string.Join(", ", RecurrentOperatorSpec.DefaultActivations(spec.Kind, 1))}) per direction"),
+            };
+            throw Fail(what + Load);
+        }
+
+        var cell = OnnxRecurrentAttributes.PyTorchCell(spec)!.Value;
+        int directions = spec.Directions, hidden = spec.HiddenSize;
+        bool linearBeforeReset = spec.LinearBeforeReset;
+        int gates = cell.GateCount();
+        if (r.Dims.Count != 3 || r.Dims[0] != directions || r.Dims[1] != gates * r.Dims[2])
         {
             throw Fail($"input 'R' has dims {Dims(r.Dims)}, expected (D = {directions}, {gates}·H, H)");
         }
 
-        if (r.Dims[2] > int.MaxValue / gates / 2)
-        {
-            throw Fail($"input 'R' has dims {Dims(r.Dims)}: hidden size too large");
-        }
-
-        int hidden = (int)r.Dims[2];
-        if (hiddenAttr is long hs && hs != hidden)
-        {
-            throw Fail($"attribute 'hidden_size' = {hs} does not match input 'R' dims {Dims(r.Dims)} (H = {hidden})");
-        }
-
+        var w = Constant(n, 1, "W", constants, source, at);
         if (w.Dims.Count != 3 || w.Dims[0] != directions || w.Dims[1] != gates * hidden || w.Dims[2] < 1 || w.Dims[2] > int.MaxValue)
         {
             throw Fail($"input 'W' has dims {Dims(w.Dims)}, expected (D = {directions}, {gates}·H = {gates * hidden}, input size)");
@@ -306,54 +249,6 @@ internal static class OnnxImporter
         return constants.TryGetValue(name, out var t)
             ? t
             : throw InteropFormatException.Create(source, $"{at}: input '{input}' ('{name}') is not an initializer or Constant; only constant weights can be imported (OnnxModel.Load takes weights fed at run time)");
-    }
-
-    private static CellKind RnnActivation(List<string>? activations, int directions, Func<string, InteropFormatException> fail)
-    {
-        if (activations is null || activations.Count == 0)
-        {
-            return CellKind.RnnTanh;
-        }
-
-        if ((activations.Count == directions || activations.Count == 1) && activations.All(a => string.Equals(a, activations[0], StringComparison.OrdinalIgnoreCase)))
-        {
-            if (string.Equals(activations[0], "Tanh", StringComparison.OrdinalIgnoreCase))
-            {
-                return CellKind.RnnTanh;
-            }
-
-            if (string.Equals(activations[0], "Relu", StringComparison.OrdinalIgnoreCase))
-            {
-                return CellKind.RnnRelu;
-            }
-        }
-
-        throw fail($"attribute 'activations' = [{string.Join(", ", activations)}] is not supported: RNN takes Tanh or Relu, the same in every direction{Load}");
-    }
-
-    private static void CheckDefaultActivations(string op, List<string>? activations, int directions, Func<string, InteropFormatException> fail)
-    {
-        if (activations is null || activations.Count == 0)
-        {
-            return;
-        }
-
-        string[] defaults = op == "LSTM" ? ["Sigmoid", "Tanh", "Tanh"] : ["Sigmoid", "Tanh"];
-        bool ok = (activations.Count == defaults.Length || activations.Count == defaults.Length * directions)
-            && activations.Select((a, i) => string.Equals(a, defaults[i % defaults.Length], StringComparison.OrdinalIgnoreCase)).All(x => x);
-        if (!ok)
-        {
-            throw fail($"attribute 'activations' = [{string.Join(", ", activations)}] is not supported: {op} takes only the default ({string.Join(", ", defaults)}) per direction{Load}");
-        }
-    }
-
-    private static void ExpectType(OnnxAttributeProto a, OnnxAttributeType expected, Func<string, InteropFormatException> fail)
-    {
-        // Type 0 (UNDEFINED) appears in models from before IR version 3 wrote it; the field read decides then.
-        if (a.Type != OnnxAttributeType.Undefined && a.Type != expected)
-        {
-            throw fail($"attribute '{a.Name}' has type {a.Type.ToString().ToUpperInvariant()}, expected {expected.ToString().ToUpperInvariant()}");
-        }
     }
 
     /// <summary>Follows shape-only producers back from <paramref name="value"/>, counting (1, 0, 2) transposes.</summary>

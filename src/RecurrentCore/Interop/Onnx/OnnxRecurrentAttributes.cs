@@ -3,7 +3,12 @@ using RecurrentCore.Reference;
 
 namespace RecurrentCore.Interop.Onnx;
 
-/// <summary>Reads every attribute of an ONNX RNN, LSTM or GRU node (opsets 7–22) into a <see cref="RecurrentOperatorSpec"/>.</summary>
+/// <summary>
+/// The one reader of an ONNX RNN, LSTM or GRU node's attributes (opsets 7–22) into a <see cref="RecurrentOperatorSpec"/>,
+/// with the one set of refusals for attributes that are malformed (wrong type, out of range, unknown); and the one
+/// statement of which attributes PyTorch's cells lack (<see cref="PyTorchGap"/>), which decides both what
+/// <see cref="OnnxImporter"/> refuses and which nodes the session runs on the general ONNX cells.
+/// </summary>
 internal static class OnnxRecurrentAttributes
 {
     public static RecurrentOperatorKind KindOf(string opType) => opType switch
@@ -155,6 +160,47 @@ internal static class OnnxRecurrentAttributes
         }
 
         return spec with { Activations = result };
+    }
+
+    /// <summary>The PyTorch cell that runs <paramref name="spec"/>'s activations (RNN Tanh or Relu the same in every direction), or null.</summary>
+    public static CellKind? PyTorchCell(RecurrentOperatorSpec spec)
+    {
+        bool Is(int j, ActivationFunction f) => spec.Activations[j].Function == f;
+        int k = spec.ActivationsPerDirection;
+        bool all(Func<int, bool> perDirection) => Enumerable.Range(0, spec.Directions).All(d => perDirection(d * k));
+        return spec.Kind switch
+        {
+            RecurrentOperatorKind.Lstm when all(o => Is(o, ActivationFunction.Sigmoid) && Is(o + 1, ActivationFunction.Tanh) && Is(o + 2, ActivationFunction.Tanh)) => CellKind.Lstm,
+            RecurrentOperatorKind.Gru when all(o => Is(o, ActivationFunction.Sigmoid) && Is(o + 1, ActivationFunction.Tanh)) => CellKind.Gru,
+            RecurrentOperatorKind.Rnn when all(o => Is(o, ActivationFunction.Tanh)) => CellKind.RnnTanh,
+            RecurrentOperatorKind.Rnn when all(o => Is(o, ActivationFunction.Relu)) => CellKind.RnnRelu,
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// Null when PyTorch's cells compute <paramref name="spec"/> (with <paramref name="peepholes"/>, null or all zero),
+    /// else the first attribute they lack, as a phrase ("clip", "input_forget = 1", "peepholes P", "activations [...]").
+    /// Direction and layout are not cell attributes: the session runs both around PyTorch's cells.
+    /// </summary>
+    public static string? PyTorchGap(RecurrentOperatorSpec spec, double[]? peepholes)
+    {
+        if (spec.Clip is not null)
+        {
+            return "clip";
+        }
+
+        if (spec.InputForget)
+        {
+            return "input_forget = 1";
+        }
+
+        if (peepholes is not null && peepholes.Any(v => v != 0))
+        {
+            return "peepholes P";
+        }
+
+        return PyTorchCell(spec) is null ? $"activations [{string.Join(", ", spec.Activations)}]" : null;
     }
 
     public static ActivationFunction? Parse(string name)

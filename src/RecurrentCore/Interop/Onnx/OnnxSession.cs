@@ -9,9 +9,9 @@ namespace RecurrentCore.Interop.Onnx;
 public sealed record OnnxSessionOptions
 {
     /// <summary>
-    /// Whether recurrent nodes whose attributes the fast path implements run on <see cref="RecurrentLayer"/> (float32
-    /// kernels). False runs every node on <see cref="RecurrentOperatorReference"/> (double). Nodes with clip,
-    /// input_forget, non-zero peepholes or non-default activations always run on the reference.
+    /// Whether recurrent nodes run on the float32 fast kernels: <see cref="RecurrentLayer"/> where the attributes are
+    /// PyTorch's, the general ONNX cells for the rest (clip, input_forget, peepholes, any activations with α/β). False
+    /// runs every node on <see cref="RecurrentOperatorReference"/> (double).
     /// </summary>
     public bool FastPath { get; init; } = true;
 
@@ -30,7 +30,8 @@ public sealed record OnnxNodeSummary(string Name, string OpType, IReadOnlyList<s
 /// <param name="Name">NodeProto.name, or "#index" when empty.</param>
 /// <param name="OpType">RNN, LSTM or GRU.</param>
 /// <param name="Spec">Its attributes (null when hidden_size is absent and R is a run-time input: read at run time).</param>
-/// <param name="Path">"fast", "reference (why)", or "decided at run time" (weights fed at run time).</param>
+/// <param name="Path">"fast" (PyTorch's cells), "fast (general cell: why)", "reference (fast path off)", or "decided at
+/// run time" (weights fed at run time).</param>
 public sealed record OnnxSessionNode(string Name, string OpType, RecurrentOperatorSpec? Spec, string Path);
 
 /// <summary>
@@ -48,7 +49,7 @@ public sealed class OnnxSession
     private readonly Dictionary<string, OnnxTensor> _static = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OnnxTensor> _defaults = new(StringComparer.Ordinal);
     private readonly List<(OnnxNodeProto Node, string Label)> _nodes = [];
-    private readonly Dictionary<OnnxNodeProto, (OnnxTensor W, OnnxTensor R, OnnxTensor? B, OnnxFastRecurrent Layer)> _fast = [];
+    private readonly Dictionary<OnnxNodeProto, (OnnxTensor W, OnnxTensor R, OnnxTensor? B, OnnxTensor? P, OnnxFastRecurrent Layer)> _fast = [];
     private readonly List<string> _outputs;
 
     internal OnnxSession(OnnxModelProto model, string source, OnnxSessionOptions options)
@@ -240,8 +241,8 @@ public sealed class OnnxSession
             return new OnnxSessionNode(name, n.OpType, spec, "decided at run time");
         }
 
-        string? why = OnnxFastRecurrent.WhyNot(spec, Optional(n, 7) is { } pn ? _static[pn].Data : null);
-        return new OnnxSessionNode(name, n.OpType, spec, !_options.FastPath ? "reference (fast path off)" : why is null ? "fast" : $"reference ({why})");
+        string? why = OnnxFastRecurrent.GeneralCellReason(spec, Optional(n, 7) is { } pn && n.OpType == "LSTM" ? _static[pn].Data : null);
+        return new OnnxSessionNode(name, n.OpType, spec, !_options.FastPath ? "reference (fast path off)" : why is null ? "fast" : $"fast (general cell: {why})");
     }
 
     private static string? Optional(OnnxNodeProto n, int i) => i < n.Inputs.Count && n.Inputs[i].Length > 0 ? n.Inputs[i] : null;
@@ -305,9 +306,9 @@ public sealed class OnnxSession
 
         var p = lstm ? Arg(7)?.Data : null;
         RecurrentOperatorOutputs result;
-        if (_options.FastPath && OnnxFastRecurrent.WhyNot(spec, p) is null)
+        if (_options.FastPath)
         {
-            var fast = FastLayer(n, spec, i, w, r, Arg(3));
+            var fast = FastLayer(n, spec, i, w, r, Arg(3), lstm ? Arg(7) : null);
             double[] xs = spec.Layout == 0 ? x.Data : Swap01(x.Data, b, t, i);
             double[]? h0 = Arg(5) is { } ih ? (spec.Layout == 0 ? ih.Data : Swap01(ih.Data, b, d, h)) : null;
             double[]? c0 = lstm && Arg(6) is { } ic ? (spec.Layout == 0 ? ic.Data : Swap01(ic.Data, b, d, h)) : null;
@@ -338,18 +339,19 @@ public sealed class OnnxSession
         return lstm ? [.. outputs, new(type, stateShape, result.YC!)] : outputs;
     }
 
-    private OnnxFastRecurrent FastLayer(OnnxNodeProto n, RecurrentOperatorSpec spec, int inputSize, OnnxTensor w, OnnxTensor r, OnnxTensor? b)
+    private OnnxFastRecurrent FastLayer(OnnxNodeProto n, RecurrentOperatorSpec spec, int inputSize, OnnxTensor w, OnnxTensor r, OnnxTensor? b, OnnxTensor? p)
     {
         lock (_fast)
         {
             // Constant weights are the same objects every run, so the packed layer is reused; fed weights repack.
-            if (_fast.TryGetValue(n, out var cached) && ReferenceEquals(cached.W, w) && ReferenceEquals(cached.R, r) && ReferenceEquals(cached.B, b))
+            if (_fast.TryGetValue(n, out var cached) && ReferenceEquals(cached.W, w) && ReferenceEquals(cached.R, r) && ReferenceEquals(cached.B, b)
+                && ReferenceEquals(cached.P, p))
             {
                 return cached.Layer;
             }
 
-            var layer = OnnxFastRecurrent.Create(spec, inputSize, w.Data, r.Data, b?.Data, _options.Variant);
-            _fast[n] = (w, r, b, layer);
+            var layer = OnnxFastRecurrent.Create(spec, inputSize, w.Data, r.Data, b?.Data, p?.Data, _options.Variant);
+            _fast[n] = (w, r, b, p, layer);
             return layer;
         }
     }

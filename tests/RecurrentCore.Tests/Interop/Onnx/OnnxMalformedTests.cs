@@ -270,4 +270,62 @@ public class OnnxMalformedTests
     [Fact]
     public void Refuses_duplicate_initializers() =>
         Fails(() => Import(Edited(Params(CellKind.Gru), g => g.Initializers.Add(g.Initializers.Single(t => t.Name == "R_l0")))), Src, "initializer 'R_l0' appears twice");
+
+    /// <summary>
+    /// One attribute reader for Import and Load: a malformed attribute gets the same one-line problem from both, and
+    /// what Import refuses as beyond PyTorch Load runs.
+    /// </summary>
+    [Theory]
+    [InlineData("hidden_size string", "attribute 'hidden_size' has type STRING, expected INT")]
+    [InlineData("linear_before_reset 2", "attribute 'linear_before_reset' = 2 is not 0 or 1")]
+    [InlineData("clip -1", "attribute 'clip' = -1 is not a positive finite threshold")]
+    [InlineData("activations x2", "attribute 'activations' has 4 entries; GRU with direction forward takes 2 (2 per direction)")]
+    [InlineData("activations Gelu", "attribute 'activations' entry 'Gelu' is not an activation of the ONNX spec")]
+    [InlineData("alpha unused", "attribute 'activation_alpha' has 1 and 'activation_beta' 0 values, but activations [Sigmoid, Tanh] use only 0 and 0")]
+    [InlineData("mystery", "attribute 'mystery' is not an attribute of GRU")]
+    public void Import_and_load_refuse_a_malformed_attribute_with_the_same_problem(string edit, string problem)
+    {
+        byte[] bytes = Edited(Params(CellKind.Gru), g =>
+        {
+            var n = Rnn(g);
+            switch (edit)
+            {
+                case "hidden_size string":
+                    n.Attributes.RemoveAll(a => a.Name == "hidden_size");
+                    n.Attributes.Add(OnnxAttributeProto.String("hidden_size", "3"));
+                    break;
+                case "linear_before_reset 2":
+                    n.Attributes.RemoveAll(a => a.Name == "linear_before_reset");
+                    n.Attributes.Add(OnnxAttributeProto.Int("linear_before_reset", 2));
+                    break;
+                case "clip -1":
+                    n.Attributes.Add(new OnnxAttributeProto { Name = "clip", Type = OnnxAttributeType.Float, F = -1 });
+                    break;
+                case "activations x2":
+                    n.Attributes.Add(OnnxAttributeProto.StringList("activations", "Sigmoid", "Tanh", "Sigmoid", "Tanh"));
+                    break;
+                case "activations Gelu":
+                    n.Attributes.Add(OnnxAttributeProto.StringList("activations", "Sigmoid", "Gelu"));
+                    break;
+                case "alpha unused":
+                    n.Attributes.Add(OnnxAttributeProto.StringList("activations", "Sigmoid", "Tanh"));
+                    n.Attributes.Add(new OnnxAttributeProto { Name = "activation_alpha", Type = OnnxAttributeType.Floats, Floats = { 0.5f } });
+                    break;
+                default:
+                    n.Attributes.Add(OnnxAttributeProto.Int(edit, 0));
+                    break;
+            }
+        });
+        var imported = Fails(() => Import(bytes), Src, problem);
+        var loaded = Fails(() => OnnxModel.Load(bytes, Src), Src, problem);
+        Assert.Equal(imported.Message[imported.Message.IndexOf(problem, StringComparison.Ordinal)..], loaded.Message[loaded.Message.IndexOf(problem, StringComparison.Ordinal)..]);
+    }
+
+    [Fact]
+    public void What_import_refuses_as_beyond_pytorch_load_runs_on_the_fast_path()
+    {
+        byte[] bytes = Edited(Params(CellKind.Lstm), g => Rnn(g).Attributes.Add(new OnnxAttributeProto { Name = "clip", Type = OnnxAttributeType.Float, F = 3 }));
+        Fails(() => Import(bytes), Src, "'clip' (cell clipping at 3) is not supported: PyTorch does not clip; OnnxModel.Load runs it");
+        Assert.Equal("fast (general cell: clip)", OnnxModel.Load(bytes, Src).RecurrentNodes.Single().Path);
+    }
 }

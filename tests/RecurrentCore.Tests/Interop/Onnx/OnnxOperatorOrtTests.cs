@@ -146,7 +146,7 @@ public class OnnxOperatorOrtTests
         }
     }
 
-    /// <summary>The features the fast path implements run there; the rest fall back to the reference, saying why.</summary>
+    /// <summary>PyTorch's attributes run on its fused cells; the rest on the general ONNX cells, saying why.</summary>
     [Theory]
     [InlineData("LSTM bidirectional", "fast")]
     [InlineData("GRU linear_before_reset 1", "fast")]
@@ -154,10 +154,10 @@ public class OnnxOperatorOrtTests
     [InlineData("LSTM all-zero peepholes", "fast")]
     [InlineData("LSTM zero constant initial_h", "fast")]
     [InlineData("LSTM non-zero constant initial_h", "fast")]
-    [InlineData("LSTM clip", "reference (clip)")]
-    [InlineData("LSTM input_forget", "reference (input_forget = 1)")]
-    [InlineData("LSTM peepholes constant", "reference (peepholes P)")]
-    [InlineData("RNN Tanh then Relu", "reference (activations [Tanh, Relu])")]
+    [InlineData("LSTM clip", "fast (general cell: clip)")]
+    [InlineData("LSTM input_forget", "fast (general cell: input_forget = 1)")]
+    [InlineData("LSTM peepholes constant", "fast (general cell: peepholes P)")]
+    [InlineData("RNN Tanh then Relu", "fast (general cell: activations [Tanh, Relu])")]
     [InlineData("GRU weights fed at run time", "decided at run time")]
     public void Reports_the_path_each_node_runs_on(string name, string path)
     {
