@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace RecurrentCore.Kernels;
 
@@ -47,11 +48,19 @@ internal static unsafe class GemmDriver
     private const int MaxRowsPerTile = 12;
 
     /// <summary>
+    /// Products of at most this many row tiles (a recurrent step's batch) pack all their rows once per depth block and
+    /// run every row tile against a B panel while it is in L1, so B (W_hh, streamed from L2 or L3 every step) is read
+    /// once instead of once per row tile.
+    /// </summary>
+    private const int WholeTiles = 3;
+
+    /// <summary>
     /// <c>C[i, j] (+)= Σ_r A(i, r)·B(r, j) (+ bias[j])</c> for <c>i &lt; rows</c>, <c>j &lt; cols</c>, <c>r &lt; depth</c>, where
     /// <c>A(i, r) = a[i·aRow + r·aStep]</c> and <c>B(r, j)</c> is either <c>b[r·bStride + j]</c> (raw) or, when
     /// <paramref name="packed"/>, element <c>j % NR</c> of row <c>r</c> in panel <c>j / NR</c> (<c>panelStride</c> apart, <c>bStride = NR</c>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
     public static void Run<TK>(float* a, nint aRow, nint aStep, int rows, float* b, nint bStride, nint panelStride, bool packed,
         int cols, int depth, float* c, nint cStride, bool accumulate, float* bias)
         where TK : IGemmKernel
@@ -63,14 +72,34 @@ internal static unsafe class GemmDriver
             return;
         }
 
-        // A tile's MR×DepthBlock operands, interleaved [r][i] so the kernel broadcasts from one stream (12 KiB at most).
-        float* ap = stackalloc float[MaxRowsPerTile * Gemm.DepthBlock];
+        // Row tiles' MR×DepthBlock operands, each interleaved [r][i] so the kernel broadcasts from one stream (36 KiB at
+        // most); every element is written by PackA before a tile reads it.
+        float* ap = stackalloc float[WholeTiles * MaxRowsPerTile * Gemm.DepthBlock];
+        int tiles = (rows + mr - 1) / mr;
         for (int r0 = 0; r0 < depth; r0 += Gemm.DepthBlock)
         {
             int kc = Math.Min(Gemm.DepthBlock, depth - r0);
             StoreMode mode = r0 > 0 ? StoreMode.Add
                 : accumulate ? (bias != null ? StoreMode.AddBias : StoreMode.Add)
                 : (bias != null ? StoreMode.SetBias : StoreMode.Set);
+            if (tiles <= WholeTiles)
+            {
+                for (int t = 0; t < tiles; t++)
+                {
+                    PackA(a + (t * mr * aRow) + (r0 * aStep), aRow, aStep, Math.Min(mr, rows - (t * mr)), kc, ap + (t * mr * kc), mr);
+                }
+
+                for (int j = 0; j < cols; j += nr)
+                {
+                    for (int t = 0; t < tiles; t++)
+                    {
+                        Panel<TK>(Math.Min(mr, rows - (t * mr)), ap + (t * mr * kc), b, bStride, panelStride, packed, cols, r0, kc, c + (t * mr * cStride), cStride, j, mode, bias);
+                    }
+                }
+
+                continue;
+            }
+
             for (int j0 = 0; j0 < cols; j0 += ColumnBlock)
             {
                 int j1 = Math.Min(cols, j0 + ColumnBlock);
@@ -81,24 +110,34 @@ internal static unsafe class GemmDriver
                     float* ci = c + (i0 * cStride);
                     for (int j = j0; j < j1; j += nr)
                     {
-                        if (packed)
-                        {
-                            TK.Tile(m, ap, b + ((j / nr) * panelStride) + (r0 * nr), nr, kc, ci + j, cStride, 0, Math.Min(nr, cols - j), mode, bias == null ? null : bias + j);
-                        }
-                        else if (j + nr <= cols)
-                        {
-                            TK.Tile(m, ap, b + (r0 * bStride) + j, bStride, kc, ci + j, cStride, 0, nr, mode, null);
-                        }
-                        else
-                        {
-                            // Overlap the last full tile so no read passes a row of B; only the new lanes are stored,
-                            // and the lanes they share were summed by the same chain anyway.
-                            int t = cols - nr;
-                            TK.Tile(m, ap, b + (r0 * bStride) + t, bStride, kc, ci + t, cStride, j - t, nr, mode, null);
-                        }
+                        Panel<TK>(m, ap, b, bStride, panelStride, packed, cols, r0, kc, ci, cStride, j, mode, bias);
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>One tile: <c>m</c> packed rows against the NR columns of B from <c>j</c>, depth rows <c>r0..r0 + kc</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Panel<TK>(int m, float* ap, float* b, nint bStride, nint panelStride, bool packed, int cols, int r0, int kc,
+        float* ci, nint cStride, int j, StoreMode mode, float* bias)
+        where TK : IGemmKernel
+    {
+        int nr = TK.ColumnsPerTile;
+        if (packed)
+        {
+            TK.Tile(m, ap, b + ((j / nr) * panelStride) + (r0 * nr), nr, kc, ci + j, cStride, 0, Math.Min(nr, cols - j), mode, bias == null ? null : bias + j);
+        }
+        else if (j + nr <= cols)
+        {
+            TK.Tile(m, ap, b + (r0 * bStride) + j, bStride, kc, ci + j, cStride, 0, nr, mode, null);
+        }
+        else
+        {
+            // Overlap the last full tile so no read passes a row of B; only the new lanes are stored,
+            // and the lanes they share were summed by the same chain anyway.
+            int t = cols - nr;
+            TK.Tile(m, ap, b + (r0 * bStride) + t, bStride, kc, ci + t, cStride, j - t, nr, mode, null);
         }
     }
 
@@ -112,7 +151,13 @@ internal static unsafe class GemmDriver
             {
                 float* src = a + (r * aStep);
                 float* dst = ap + (r * mr);
-                for (int i = 0; i < rows; i++)
+                int i = 0;
+                for (; i + 4 <= rows; i += 4)
+                {
+                    Vector128.Store(Vector128.Load(src + i), dst + i);
+                }
+
+                for (; i < rows; i++)
                 {
                     dst[i] = src[i];
                 }
