@@ -48,9 +48,9 @@ internal static unsafe class GemmDriver
     private const int MaxRowsPerTile = 12;
 
     /// <summary>
-    /// Products of at most this many row tiles (a recurrent step's batch) pack all their rows once per depth block and
-    /// run every row tile against a B panel while it is in L1, so B (W_hh, streamed from L2 or L3 every step) is read
-    /// once instead of once per row tile.
+    /// Row tiles packed together and run against each B panel in turn: a recurrent step's batch (up to this many tiles)
+    /// then reads B (W_hh, from L2 or L3 every step) once instead of once per row tile, and the transposed A of a weight
+    /// gradient (columns of dG, rows 4·H floats apart) is gathered three tiles wide, so each cache line fetched serves more.
     /// </summary>
     private const int WholeTiles = 3;
 
@@ -75,42 +75,37 @@ internal static unsafe class GemmDriver
         // Row tiles' MR×DepthBlock operands, each interleaved [r][i] so the kernel broadcasts from one stream (36 KiB at
         // most); every element is written by PackA before a tile reads it.
         float* ap = stackalloc float[WholeTiles * MaxRowsPerTile * Gemm.DepthBlock];
-        int tiles = (rows + mr - 1) / mr;
+        int block = WholeTiles * mr;
+
+        // A batch that fits one row block is packed once per depth block whatever the width of C.
+        int colBlock = rows <= block ? cols : ColumnBlock;
         for (int r0 = 0; r0 < depth; r0 += Gemm.DepthBlock)
         {
             int kc = Math.Min(Gemm.DepthBlock, depth - r0);
             StoreMode mode = r0 > 0 ? StoreMode.Add
                 : accumulate ? (bias != null ? StoreMode.AddBias : StoreMode.Add)
                 : (bias != null ? StoreMode.SetBias : StoreMode.Set);
-            if (tiles <= WholeTiles)
+            for (int j0 = 0; j0 < cols; j0 += colBlock)
             {
-                for (int t = 0; t < tiles; t++)
+                int j1 = Math.Min(cols, j0 + colBlock);
+                for (int i0 = 0; i0 < rows; i0 += block)
                 {
-                    PackA(a + (t * mr * aRow) + (r0 * aStep), aRow, aStep, Math.Min(mr, rows - (t * mr)), kc, ap + (t * mr * kc), mr);
-                }
-
-                for (int j = 0; j < cols; j += nr)
-                {
+                    // The block's rows in tiles of even heights (16 rows: 8 + 8, not 12 + 4), so no tile is too short to
+                    // keep both FMA pipes busy; a row's chain is the same in any tile.
+                    int m = Math.Min(block, rows - i0), tiles = (m + mr - 1) / mr;
                     for (int t = 0; t < tiles; t++)
                     {
-                        Panel<TK>(Math.Min(mr, rows - (t * mr)), ap + (t * mr * kc), b, bStride, panelStride, packed, cols, r0, kc, c + (t * mr * cStride), cStride, j, mode, bias);
+                        int i = i0 + (m * t / tiles);
+                        PackA(a + (i * aRow) + (r0 * aStep), aRow, aStep, (i0 + (m * (t + 1) / tiles)) - i, kc, ap + (t * mr * kc), mr);
                     }
-                }
 
-                continue;
-            }
-
-            for (int j0 = 0; j0 < cols; j0 += ColumnBlock)
-            {
-                int j1 = Math.Min(cols, j0 + ColumnBlock);
-                for (int i0 = 0; i0 < rows; i0 += mr)
-                {
-                    int m = Math.Min(mr, rows - i0);
-                    PackA(a + (i0 * aRow) + (r0 * aStep), aRow, aStep, m, kc, ap, mr);
-                    float* ci = c + (i0 * cStride);
                     for (int j = j0; j < j1; j += nr)
                     {
-                        Panel<TK>(m, ap, b, bStride, panelStride, packed, cols, r0, kc, ci, cStride, j, mode, bias);
+                        for (int t = 0; t < tiles; t++)
+                        {
+                            int i = i0 + (m * t / tiles);
+                            Panel<TK>((i0 + (m * (t + 1) / tiles)) - i, ap + (t * mr * kc), b, bStride, panelStride, packed, cols, r0, kc, c + (i * cStride), cStride, j, mode, bias);
+                        }
                     }
                 }
             }
@@ -166,23 +161,15 @@ internal static unsafe class GemmDriver
             return;
         }
 
-        for (int i = 0; i < rows; i++)
+        // Rows of A (the forward's inputs, dG for dX and dh_prev): one step across all rows per destination row, so
+        // the stores run contiguously and each source row is read as its own sequential stream.
+        for (int r = 0; r < depth; r++)
         {
-            float* src = a + (i * aRow);
-            float* dst = ap + i;
-            if (aStep == 1)
+            float* dst = ap + (r * mr);
+            float* src = a + (r * aStep);
+            for (int i = 0; i < rows; i++)
             {
-                for (int r = 0; r < depth; r++)
-                {
-                    dst[r * mr] = src[r];
-                }
-            }
-            else
-            {
-                for (int r = 0; r < depth; r++)
-                {
-                    dst[r * mr] = src[r * aStep];
-                }
+                dst[i] = src[i * aRow];
             }
         }
     }
