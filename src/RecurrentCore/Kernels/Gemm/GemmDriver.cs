@@ -50,7 +50,7 @@ internal static unsafe class GemmDriver
     /// <summary>
     /// Row tiles packed together and run against each B panel in turn: a recurrent step's batch (up to this many tiles)
     /// then reads B (W_hh, from L2 or L3 every step) once instead of once per row tile, and the transposed A of a weight
-    /// gradient (columns of dG, rows 4·H floats apart) is gathered three tiles wide, so each cache line fetched serves more.
+    /// gradient (columns of dG, rows G·H floats apart) is gathered three tiles wide, so each cache line fetched serves more.
     /// </summary>
     private const int WholeTiles = 3;
 
@@ -75,10 +75,12 @@ internal static unsafe class GemmDriver
         // Row tiles' MR×DepthBlock operands, each interleaved [r][i] so the kernel broadcasts from one stream (36 KiB at
         // most); every element is written by PackA before a tile reads it.
         float* ap = stackalloc float[WholeTiles * MaxRowsPerTile * Gemm.DepthBlock];
-        int block = WholeTiles * mr;
+        // Large products with row-major A (the input projection, dX) keep one tile per block: their A tile stays in L1
+        // next to an L2-sized slab of B.
+        int block = rows <= WholeTiles * mr || aRow == 1 ? WholeTiles * mr : mr;
 
         // A batch that fits one row block is packed once per depth block whatever the width of C.
-        int colBlock = rows <= block ? cols : ColumnBlock;
+        int colBlock = rows <= WholeTiles * mr ? cols : ColumnBlock;
         for (int r0 = 0; r0 < depth; r0 += Gemm.DepthBlock)
         {
             int kc = Math.Min(Gemm.DepthBlock, depth - r0);
