@@ -17,37 +17,25 @@ static double now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static double zmm(void)
-{
-    __m512 a[CHAINS], x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
-    for (int i = 0; i < CHAINS; i++) a[i] = _mm512_set1_ps((float)i);
-    double t0 = now();
-    for (long it = 0; it < ITERS; it++) {
-#pragma GCC unroll 12
-        for (int i = 0; i < CHAINS; i++) a[i] = _mm512_fmadd_ps(a[i], x, y);
+/* One probe per width: CHAINS accumulators, each x·a + y per iteration; the stored sum keeps the chains alive. */
+#define PROBE(name, type, lanes, set1, fmadd, store)                                      \
+    static double name(void)                                                              \
+    {                                                                                     \
+        type a[CHAINS], x = set1(1.0000001f), y = set1(0.9999999f);                       \
+        for (int i = 0; i < CHAINS; i++) a[i] = set1((float)i);                           \
+        double t0 = now();                                                                \
+        for (long it = 0; it < ITERS; it++) {                                             \
+            _Pragma("GCC unroll 12") for (int i = 0; i < CHAINS; i++) a[i] = fmadd(a[i], x, y); \
+        }                                                                                 \
+        double t1 = now();                                                                \
+        float t[16], s = 0;                                                               \
+        for (int i = 0; i < CHAINS; i++) { store(t, a[i]); for (int j = 0; j < lanes; j++) s += t[j]; } \
+        if (s == 1234.5f) puts("");                                                       \
+        return 2.0 * lanes * CHAINS * ITERS / (t1 - t0) / 1e9;                            \
     }
-    double t1 = now();
-    float s = 0;
-    for (int i = 0; i < CHAINS; i++) s += _mm512_reduce_add_ps(a[i]);
-    if (s == 1234.5f) puts(""); /* keep the chains alive */
-    return 2.0 * 16 * CHAINS * ITERS / (t1 - t0) / 1e9;
-}
 
-static double ymm(void)
-{
-    __m256 a[CHAINS], x = _mm256_set1_ps(1.0000001f), y = _mm256_set1_ps(0.9999999f);
-    for (int i = 0; i < CHAINS; i++) a[i] = _mm256_set1_ps((float)i);
-    double t0 = now();
-    for (long it = 0; it < ITERS; it++) {
-#pragma GCC unroll 12
-        for (int i = 0; i < CHAINS; i++) a[i] = _mm256_fmadd_ps(a[i], x, y);
-    }
-    double t1 = now();
-    float t[8], s = 0;
-    for (int i = 0; i < CHAINS; i++) { _mm256_storeu_ps(t, a[i]); for (int j = 0; j < 8; j++) s += t[j]; }
-    if (s == 1234.5f) puts("");
-    return 2.0 * 8 * CHAINS * ITERS / (t1 - t0) / 1e9;
-}
+PROBE(zmm, __m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps)
+PROBE(ymm, __m256, 8, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps)
 
 int main(int argc, char **argv)
 {
