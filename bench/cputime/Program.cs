@@ -20,9 +20,11 @@ static class P {
     var g = train ? new RecurrentGradients(cfg) : null;
     void Run() { layer.Forward(ws, x, T, b, y, hn, cn); if (train) { g.Clear(); layer.Backward(ws, y, hn, cn, g, dx); } }
     for (int i = 0; i < Math.Max(5, it/3); i++) Run();
-    var cpu = new List<double>(); var wall = new List<double>();
-    for (int i = 0; i < it; i++) { double c0 = th == 1 ? Cpu() : ProcCpu(); var sw = System.Diagnostics.Stopwatch.StartNew(); Run(); wall.Add(sw.Elapsed.TotalMilliseconds); cpu.Add(((th == 1 ? Cpu() : ProcCpu()) - c0) * 1e3); }
-    cpu.Sort(); wall.Sort();
+    var cpu = new List<double>(); var wall = new List<double>(); var main = new List<double>();
+    for (int i = 0; i < it; i++) { double c0 = th == 1 ? Cpu() : ProcCpu(), m0 = Cpu(); var sw = System.Diagnostics.Stopwatch.StartNew(); Run(); wall.Add(sw.Elapsed.TotalMilliseconds); cpu.Add(((th == 1 ? Cpu() : ProcCpu()) - c0) * 1e3); main.Add((Cpu() - m0) * 1e3); }
+    cpu.Sort(); wall.Sort(); main.Sort();
+    // With several threads: the calling thread's share of the process CPU time (1/threads when the split is even).
+    if (th > 1) Console.Write($"[calling thread cpu med {main[it/2]:F2} ms = {main[it/2] / cpu[it/2]:P0} of the process] ");
     Console.WriteLine($"{a[0]} {mode} H={h} B={b} T={T} th={th}: cpu med {cpu[it/2]:F2} min {cpu[0]:F2} ms | wall med {wall[it/2]:F2} min {wall[0]:F2} ms | y0={y[y.Length/3]:R} dx0={dx[dx.Length/3]:R}");
   }
 }
