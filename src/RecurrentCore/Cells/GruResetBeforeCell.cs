@@ -104,19 +104,29 @@ internal readonly struct GruResetBeforeCell : ICell
         }
     }
 
-    /// <summary>dW_hr,hz += dG_rzᵀ·H_prev, dW_hn += da_nᵀ·(r⊙H_prev), db_hh += Σ dG.</summary>
+    /// <summary>
+    /// dW_hr,hz += dG_rzᵀ·H_prev, dW_hn += da_nᵀ·(r⊙H_prev), db_hh += Σ dG, for gate rows from..to; the columns of dGates
+    /// are read in place (rows 3H apart).
+    /// </summary>
     public static void HiddenWeightGradients(
         LayerWeights w, int rows, ReadOnlySpan<float> dGates, Span<float> dGh, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> saved,
-        Span<float> dWeightHh, Span<float> dBiasHh, KernelVariant variant)
+        Span<float> dWeightHh, Span<float> dBiasHh, KernelVariant variant, int from, int to)
     {
-        int hs = w.HiddenSize;
-        var dRz = dGh[..(rows * 2 * hs)];
-        var dN = dGh.Slice(rows * 2 * hs, rows * hs);
-        Gather(dGates, rows, 3 * hs, 0, 2 * hs, dRz);
-        Gather(dGates, rows, 3 * hs, 2 * hs, hs, dN);
-        Gemm.MultiplyTransposedA(dRz, hPrev[..(rows * hs)], rows, 2 * hs, hs, dWeightHh[..(2 * hs * hs)], accumulate: true, variant);
-        Gemm.MultiplyTransposedA(dN, saved[..(rows * hs)], rows, hs, hs, dWeightHh[(2 * hs * hs)..], accumulate: true, variant);
-        HiddenGradients.SumRows(dGates, rows, 3 * hs, dBiasHh);
+        int hs = w.HiddenSize, gh = 3 * hs, split = 2 * hs;
+        var dG = dGates[..(rows * gh)];
+        if (from < split)
+        {
+            int end = Math.Min(to, split);
+            Gemm.MultiplyTransposedA(dG[from..], gh, hPrev[..(rows * hs)], rows, end - from, hs, dWeightHh[(from * hs)..(end * hs)], accumulate: true, variant);
+        }
+
+        if (to > split)
+        {
+            int start = Math.Max(from, split);
+            Gemm.MultiplyTransposedA(dG[start..], gh, saved[..(rows * hs)], rows, to - start, hs, dWeightHh[(start * hs)..(to * hs)], accumulate: true, variant);
+        }
+
+        HiddenGradients.SumRows(dGates, rows, gh, dBiasHh, from, to);
     }
 
     /// <summary>Columns [from, from + width) of <paramref name="rows"/> rows <paramref name="stride"/> apart, packed.</summary>

@@ -59,11 +59,12 @@ internal interface ICell
 
     /// <summary>
     /// dW_hh += (hidden-side gradient)ᵀ·(what W_hh multiplied), db_hh += Σ rows, over <paramref name="rows"/> rows of
-    /// one piece of the sequence.
+    /// one piece of the sequence, for the gate rows <paramref name="from"/>..<paramref name="to"/> of dW_hh and db_hh only
+    /// (threads split the gate rows; each row's bits are the same for any split). <paramref name="dGh"/> is not written.
     /// </summary>
     static abstract void HiddenWeightGradients(
         LayerWeights w, int rows, ReadOnlySpan<float> dGates, Span<float> dGh, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> saved,
-        Span<float> dWeightHh, Span<float> dBiasHh, KernelVariant variant);
+        Span<float> dWeightHh, Span<float> dBiasHh, KernelVariant variant, int from, int to);
 }
 
 /// <summary>

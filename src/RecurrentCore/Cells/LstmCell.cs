@@ -86,6 +86,6 @@ internal readonly struct LstmCell : ICell
 
     public static void HiddenWeightGradients(
         LayerWeights w, int rows, ReadOnlySpan<float> dGates, Span<float> dGh, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> saved,
-        Span<float> dWeightHh, Span<float> dBiasHh, KernelVariant variant) =>
-        HiddenGradients.Accumulate(w, rows, dGates, hPrev, dWeightHh, dBiasHh, variant);
+        Span<float> dWeightHh, Span<float> dBiasHh, KernelVariant variant, int from, int to) =>
+        HiddenGradients.Accumulate(w, rows, dGates, hPrev, dWeightHh, dBiasHh, variant, from, to);
 }

@@ -22,8 +22,8 @@ internal abstract class CellLoops
     /// <summary>The backward time loop over batch rows b0..b1, leaving dGates (and dGh) for the weight gradients.</summary>
     public abstract void Backward(SequencePass pass, int b0, int b1);
 
-    /// <summary>dW_hh and db_hh of the pass's layer and direction, after its backward steps.</summary>
-    public abstract void HiddenWeightGradients(SequencePass pass, Span<float> dWeightHh, Span<float> dBiasHh);
+    /// <summary>dW_hh and db_hh of the pass's layer and direction, gate rows from..to, after its backward steps.</summary>
+    public abstract void HiddenWeightGradients(SequencePass pass, Span<float> dWeightHh, Span<float> dBiasHh, int from, int to);
 
     private sealed class LoopsFactory(KernelVariant variant) : ICellVisitor<CellLoops>
     {
@@ -88,7 +88,7 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
         }
     }
 
-    public override void HiddenWeightGradients(SequencePass pass, Span<float> dWeightHh, Span<float> dBiasHh)
+    public override void HiddenWeightGradients(SequencePass pass, Span<float> dWeightHh, Span<float> dBiasHh, int from, int to)
     {
         var buf = pass.Buffers;
         var cfg = pass.Model.Config;
@@ -102,18 +102,18 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
         var saved = buf.Saved(slot, rows * sw);
         if (!pass.InPlace)
         {
-            TCell.HiddenWeightGradients(w, rows, dGi, dGh, buf.HPrev(slot, rows * h), saved, dWeightHh, dBiasHh, variant);
+            TCell.HiddenWeightGradients(w, rows, dGi, dGh, buf.HPrev(slot, rows * h), saved, dWeightHh, dBiasHh, variant, from, to);
             return;
         }
 
         // One direction, no masks: step 0 multiplied h0, step t ≥ 1 the layer output at t − 1 (rows (T − 1)·B, H apart).
         int states = cfg.NumLayers * batch * h;
         var h0 = buf.H0(states).Slice(slot * batch * h, batch * h);
-        TCell.HiddenWeightGradients(w, batch, dGi, dGh, h0, saved, dWeightHh, dBiasHh, variant);
+        TCell.HiddenWeightGradients(w, batch, dGi, dGh, h0, saved, dWeightHh, dBiasHh, variant, from, to);
         if (rows > batch)
         {
             TCell.HiddenWeightGradients(
-                w, rows - batch, dGi[(batch * gh)..], dGh[(batch * gw)..], buf.LayerOut(pass.Layer, rows * h), saved[(batch * sw)..], dWeightHh, dBiasHh, variant);
+                w, rows - batch, dGi[(batch * gh)..], dGh[(batch * gw)..], buf.LayerOut(pass.Layer, rows * h), saved[(batch * sw)..], dWeightHh, dBiasHh, variant, from, to);
         }
     }
 

@@ -1,3 +1,4 @@
+using RecurrentCore.Cells;
 using RecurrentCore.Kernels;
 using RecurrentCore.Memory;
 using RecurrentCore.Threading;
@@ -13,6 +14,7 @@ namespace RecurrentCore.Sequence;
 internal sealed unsafe class SequencePass : IParallelWork
 {
     private float* _input;
+    private IParameterGradients? _grads;
 
     private readonly WorkerPool? _pool;
     private readonly int _threads;
@@ -30,6 +32,7 @@ internal sealed unsafe class SequencePass : IParallelWork
         Projection,
         ForwardSteps,
         BackwardSteps,
+        WeightGradients,
         InputGradient,
     }
 
@@ -68,6 +71,23 @@ internal sealed unsafe class SequencePass : IParallelWork
     /// <summary>The backward time loop for every batch row, leaving dGates for the weight-gradient GEMMs.</summary>
     public void BackwardSteps(SequenceModel model, int l, int dir, int seqLen, int batch) => Dispatch(Stage.BackwardSteps, model, l, dir, seqLen, batch, BatchParts(batch));
 
+    /// <summary>
+    /// The weight and bias gradients of the layer and direction after its backward steps: dW_ih += dGiᵀ·X, db_ih += Σ dGi
+    /// and the cell's hidden side, as GEMMs over all T·B steps, split by gate rows (each row's bits do not depend on the split).
+    /// </summary>
+    public void WeightGradients(SequenceModel model, int l, int dir, int seqLen, int batch, IParameterGradients grads)
+    {
+        _grads = grads;
+        try
+        {
+            Dispatch(Stage.WeightGradients, model, l, dir, seqLen, batch, GateRowParts(model.Weights(l, dir).GateRows));
+        }
+        finally
+        {
+            _grads = null;
+        }
+    }
+
     /// <summary>dIn (+)= dGi·W_ih for all T·B rows (accumulating for the second direction).</summary>
     public void InputGradient(SequenceModel model, int l, int dir, int seqLen, int batch) => Dispatch(Stage.InputGradient, model, l, dir, seqLen, batch, RowParts(seqLen * batch));
 
@@ -86,6 +106,13 @@ internal sealed unsafe class SequencePass : IParallelWork
             {
                 var (r0, r1) = Split(SeqLen * Batch, part, parts);
                 InputGradientRows(r0, r1);
+                break;
+            }
+
+            case Stage.WeightGradients:
+            {
+                var (j0, j1) = Split(Model.Weights(Layer, Direction).GateRows, part, parts);
+                WeightGradientRows(j0, j1);
                 break;
             }
 
@@ -147,6 +174,9 @@ internal sealed unsafe class SequencePass : IParallelWork
     /// <summary>Row chunks of at least 64 rows, so a thread's GEMM stays worth its wake-up.</summary>
     private int RowParts(int rows) => Math.Max(1, Math.Min(_threads, rows / 64));
 
+    /// <summary>Gate-row chunks of at least 32 rows of dW, each a GEMM over all T·B steps.</summary>
+    private int GateRowParts(int gateRows) => Math.Max(1, Math.Min(_threads, gateRows / 32));
+
     /// <summary>
     /// Batch slices of at least two rows: one-row batches use the GEMV path and larger ones the GEMM path, so a slice
     /// must never become a single row of a larger batch, or its bits would depend on the thread count.
@@ -164,6 +194,20 @@ internal sealed unsafe class SequencePass : IParallelWork
             : _input != null ? new ReadOnlySpan<float>(_input, rows * inSize) : Buffers.X(rows * inSize);
         var proj = Buffers.Gates((Layer * cfg.NumDirections) + Direction, rows * gh);
         Gemm.Multiply(layerIn.Slice(r0 * inSize, (r1 - r0) * inSize), r1 - r0, w.PackedIh, w.ProjectionBias, proj.Slice(r0 * gh, (r1 - r0) * gh), accumulate: false);
+    }
+
+    private void WeightGradientRows(int j0, int j1)
+    {
+        var cfg = Model.Config;
+        var w = Model.Weights(Layer, Direction);
+        var grads = _grads!;
+        int rows = SeqLen * Batch, inSize = cfg.LayerInputSize(Layer), gh = w.GateRows;
+        ReadOnlySpan<float> layerIn = Layer > 0 ? Buffers.LayerOut(Layer - 1, rows * cfg.OutputSize) : Buffers.X(rows * inSize);
+        var dGi = Buffers.GradGi(rows * gh);
+        var dWeightIh = grads[Layer, Direction, ParameterKind.WeightIh].AsSpan();
+        Gemm.MultiplyTransposedA(dGi[j0..], gh, layerIn, rows, j1 - j0, inSize, dWeightIh[(j0 * inSize)..(j1 * inSize)], accumulate: true, Model.Variant);
+        HiddenGradients.SumRows(dGi, rows, gh, grads[Layer, Direction, ParameterKind.BiasIh], j0, j1);
+        Model.Loops.HiddenWeightGradients(this, grads[Layer, Direction, ParameterKind.WeightHh], grads[Layer, Direction, ParameterKind.BiasHh], j0, j1);
     }
 
     private void InputGradientRows(int r0, int r1)

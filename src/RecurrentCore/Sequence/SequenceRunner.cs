@@ -1,5 +1,3 @@
-using RecurrentCore.Cells;
-using RecurrentCore.Kernels;
 using RecurrentCore.Memory;
 
 namespace RecurrentCore.Sequence;
@@ -141,7 +139,6 @@ internal static class SequenceRunner
         Optional(gradH0.Length, states, nameof(gradH0));
         CellState(cfg, gradC0.Length, states, nameof(gradC0));
 
-        var variant = model.Variant;
         var dOut = ws.OutputGradientSource(cfg.NumLayers - 1, rows * dh);
         if (cfg.BatchFirst)
         {
@@ -160,19 +157,11 @@ internal static class SequenceRunner
 
         for (int l = cfg.NumLayers - 1; l >= 0; l--)
         {
-            int inSize = cfg.LayerInputSize(l);
-            ReadOnlySpan<float> layerIn = l == 0 ? ws.X(rows * cfg.InputSize) : ws.LayerOut(l - 1, rows * dh);
             bool needInputGrad = l > 0 || !gradInput.IsEmpty;
             for (int dir = 0; dir < d; dir++)
             {
                 pass.BackwardSteps(model, l, dir, seqLen, batch);
-
-                // Weight gradients as GEMMs over all T·B steps: dW_ih += dGiᵀ·X, db_ih += Σ rows; the cell forms the
-                // hidden side (what W_hh multiplied is the cell's business).
-                var dGi = ws.GradGi(rows * gh);
-                Gemm.MultiplyTransposedA(dGi, layerIn, rows, gh, inSize, grads[l, dir, ParameterKind.WeightIh], accumulate: true, variant);
-                HiddenGradients.SumRows(dGi, rows, gh, grads[l, dir, ParameterKind.BiasIh]);
-                model.Loops.HiddenWeightGradients(pass, grads[l, dir, ParameterKind.WeightHh], grads[l, dir, ParameterKind.BiasHh]);
+                pass.WeightGradients(model, l, dir, seqLen, batch, grads);
 
                 if (needInputGrad)
                 {

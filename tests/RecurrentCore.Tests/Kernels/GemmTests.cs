@@ -233,6 +233,80 @@ public class GemmTests
         Assert.Throws<ArgumentNullException>(() => Gemm.Multiply(a, 2, null!, default, c, false));
     }
 
+    /// <summary>
+    /// A thread's share of a weight gradient: output rows j0..j1 of Aᵀ·B from columns j0..j1 of a wider A (rows aStride
+    /// apart) are bitwise the rows of the whole product, for any cut, and match the double reference; nothing outside
+    /// the strided A is read.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Variants.Supported), MemberType = typeof(Variants))]
+    public void MultiplyTransposedA_by_output_rows_is_bitwise_the_whole_product(KernelVariant variant)
+    {
+        foreach (var (m, n, k) in new[] { (1, 5, 3), (37, 70, 33), (300, 130, 64), (600, 29, 40), (257, 100, 31) })
+        {
+            var rng = new Random((m * 31) + n + k);
+            var full = new float[m * n];
+            var b = new float[m * k];
+            for (int i = 0; i < full.Length; i++)
+            {
+                full[i] = (float)((rng.NextDouble() * 2) - 1);
+            }
+
+            for (int i = 0; i < b.Length; i++)
+            {
+                b[i] = (float)((rng.NextDouble() * 2) - 1);
+            }
+
+            var c0 = new float[n * k];
+            for (int i = 0; i < c0.Length; i++)
+            {
+                c0[i] = (float)((rng.NextDouble() * 2) - 1);
+            }
+
+            var whole = (float[])c0.Clone();
+            Gemm.MultiplyTransposedA(full, b, m, n, k, whole, accumulate: true, variant);
+            foreach (int parts in (ReadOnlySpan<int>)[2, 3, 7])
+            {
+                var split = (float[])c0.Clone();
+                for (int p = 0; p < parts; p++)
+                {
+                    int j0 = n * p / parts, j1 = n * (p + 1) / parts;
+                    // Exactly the strided block the call may read: rows n apart, the last one ending at column j1.
+                    using var a = Guarded.Random(rng, m == 0 ? 0 : ((m - 1) * n) + (j1 - j0));
+                    full.AsSpan(j0, a.Length).CopyTo(a.Span);
+                    Gemm.MultiplyTransposedA(a.Span, n, b, m, j1 - j0, k, split.AsSpan(j0 * k, (j1 - j0) * k), accumulate: true, variant);
+                }
+
+                Assert.Equal(whole, split);
+            }
+
+            for (int j = 0; j < n; j++)
+            {
+                for (int l = 0; l < k; l++)
+                {
+                    double exact = c0[(j * k) + l], mag = Math.Abs(exact);
+                    for (int i = 0; i < m; i++)
+                    {
+                        double p = (double)full[(i * n) + j] * b[(i * k) + l];
+                        exact += p;
+                        mag += Math.Abs(p);
+                    }
+
+                    Check(whole[(j * k) + l], exact, m, mag, $"{variant} M={m} N={n} K={k} C[{j},{l}]");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void MultiplyTransposedA_rejects_a_stride_below_the_columns()
+    {
+        var a = new float[12];
+        var c = new float[9];
+        Assert.Equal("aStride", Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MultiplyTransposedA(a, 2, a, 2, 3, 3, c, false, KernelCatalog.Active)).ParamName);
+        Assert.Equal("a", Assert.Throws<ArgumentException>(() => Gemm.MultiplyTransposedA(a.AsSpan(0, 7), 5, a, 2, 3, 3, c, false, KernelCatalog.Active)).ParamName);
+    }
+
     [Theory]
     [MemberData(nameof(Variants.Supported), MemberType = typeof(Variants))]
     public void Calls_do_not_allocate(KernelVariant variant)

@@ -111,11 +111,32 @@ internal static class Gemm
     /// <param name="variant">The kernel variant; it must be in <see cref="KernelCatalog.Supported"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is negative.</exception>
     /// <exception cref="ArgumentException">A span is too short, or <paramref name="variant"/> is not supported here.</exception>
+    public static void MultiplyTransposedA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int n, int k, Span<float> c, bool accumulate, KernelVariant variant)
+        => MultiplyTransposedA(a, n, b, m, n, k, c, accumulate, variant);
+
+    /// <summary>
+    /// <c>C[j, l] = (accumulate ? C[j, l] : 0) + Σ_i A[i, j]·B[i, l]</c> with <c>A</c> <c>M×N</c> inside rows
+    /// <paramref name="aStride"/> apart: a block of columns of a wider <c>dG</c>, so that output rows <c>j0..j1</c> of
+    /// <c>dW = dGᵀ·X</c> are the product of <c>dG</c>'s columns <c>j0..j1</c>. Every element gets the same bits as in the whole
+    /// product (the reduction order depends on <c>M</c> only), which is what lets threads split a weight gradient by output rows.
+    /// </summary>
+    /// <param name="a">The matrix <c>A</c>: element <c>(i, j)</c> at <c>a[i·aStride + j]</c>.</param>
+    /// <param name="aStride">The row stride of <paramref name="a"/>, at least <paramref name="n"/>.</param>
+    /// <param name="b">The matrix <c>B</c> (<c>X</c>), <c>M×K</c> row-major.</param>
+    /// <param name="m">The reduction length (rows of both inputs).</param>
+    /// <param name="n">Columns of <paramref name="a"/> used, rows of <paramref name="c"/>.</param>
+    /// <param name="k">Columns of <paramref name="b"/> and <paramref name="c"/>.</param>
+    /// <param name="c">The output <c>C</c>, <c>N×K</c> row-major.</param>
+    /// <param name="accumulate">Add to <paramref name="c"/> instead of overwriting it.</param>
+    /// <param name="variant">The kernel variant; it must be in <see cref="KernelCatalog.Supported"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative, or <paramref name="aStride"/> is below <paramref name="n"/>.</exception>
+    /// <exception cref="ArgumentException">A span is too short, or <paramref name="variant"/> is not supported here.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void MultiplyTransposedA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int m, int n, int k, Span<float> c, bool accumulate, KernelVariant variant)
+    public static unsafe void MultiplyTransposedA(ReadOnlySpan<float> a, int aStride, ReadOnlySpan<float> b, int m, int n, int k, Span<float> c, bool accumulate, KernelVariant variant)
     {
         CheckDims(m, n, k);
-        Need(a.Length, (long)m * n, nameof(a));
+        ArgumentOutOfRangeException.ThrowIfLessThan(aStride, n);
+        Need(a.Length, m == 0 ? 0 : ((long)(m - 1) * aStride) + n, nameof(a));
         Need(b.Length, (long)m * k, nameof(b));
         Need(c.Length, (long)n * k, nameof(c));
         CheckVariant(variant, nameof(variant));
@@ -134,14 +155,14 @@ internal static class Gemm
         fixed (float* pb = b)
         fixed (float* pc = c)
         {
-            // Output rows are columns of A: A(j, i) = a[i·n + j].
+            // Output rows are columns of A: A(j, i) = a[i·aStride + j].
             if (variant == KernelVariant.Scalar)
             {
-                GemmScalar.Multiply(pa, 1, n, n, pb, k, k, m, pc, accumulate);
+                GemmScalar.Multiply(pa, 1, aStride, n, pb, k, k, m, pc, accumulate);
             }
             else
             {
-                var run = new DriverCall(pa, 1, n, n, pb, k, 0, false, k, m, pc, k, accumulate, null);
+                var run = new DriverCall(pa, 1, aStride, n, pb, k, 0, false, k, m, pc, k, accumulate, null);
                 KernelCatalog.Visit<DriverCall, bool>(variant, ref run);
             }
         }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace RecurrentCore.Kernels;
 
@@ -47,11 +48,19 @@ internal static unsafe class GemmDriver
     private const int MaxRowsPerTile = 12;
 
     /// <summary>
+    /// Row tiles packed together and run against each B panel in turn: a recurrent step's batch (up to this many tiles)
+    /// then reads B (W_hh, from L2 or L3 every step) once instead of once per row tile, and the transposed A of a weight
+    /// gradient (columns of dG, rows G·H floats apart) is gathered three tiles wide, so each cache line fetched serves more.
+    /// </summary>
+    private const int WholeTiles = 3;
+
+    /// <summary>
     /// <c>C[i, j] (+)= Σ_r A(i, r)·B(r, j) (+ bias[j])</c> for <c>i &lt; rows</c>, <c>j &lt; cols</c>, <c>r &lt; depth</c>, where
     /// <c>A(i, r) = a[i·aRow + r·aStep]</c> and <c>B(r, j)</c> is either <c>b[r·bStride + j]</c> (raw) or, when
     /// <paramref name="packed"/>, element <c>j % NR</c> of row <c>r</c> in panel <c>j / NR</c> (<c>panelStride</c> apart, <c>bStride = NR</c>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
     public static void Run<TK>(float* a, nint aRow, nint aStep, int rows, float* b, nint bStride, nint panelStride, bool packed,
         int cols, int depth, float* c, nint cStride, bool accumulate, float* bias)
         where TK : IGemmKernel
@@ -63,42 +72,69 @@ internal static unsafe class GemmDriver
             return;
         }
 
-        // A tile's MR×DepthBlock operands, interleaved [r][i] so the kernel broadcasts from one stream (12 KiB at most).
-        float* ap = stackalloc float[MaxRowsPerTile * Gemm.DepthBlock];
+        // Row tiles' MR×DepthBlock operands, each interleaved [r][i] so the kernel broadcasts from one stream (36 KiB at
+        // most); every element is written by PackA before a tile reads it.
+        float* ap = stackalloc float[WholeTiles * MaxRowsPerTile * Gemm.DepthBlock];
+        // Large products with row-major A (the input projection, dX) keep one tile per block: their A tile stays in L1
+        // next to an L2-sized slab of B.
+        int block = rows <= WholeTiles * mr || aRow == 1 ? WholeTiles * mr : mr;
+
+        // A batch that fits one row block is packed once per depth block whatever the width of C.
+        int colBlock = rows <= WholeTiles * mr ? cols : ColumnBlock;
         for (int r0 = 0; r0 < depth; r0 += Gemm.DepthBlock)
         {
             int kc = Math.Min(Gemm.DepthBlock, depth - r0);
             StoreMode mode = r0 > 0 ? StoreMode.Add
                 : accumulate ? (bias != null ? StoreMode.AddBias : StoreMode.Add)
                 : (bias != null ? StoreMode.SetBias : StoreMode.Set);
-            for (int j0 = 0; j0 < cols; j0 += ColumnBlock)
+            for (int j0 = 0; j0 < cols; j0 += colBlock)
             {
-                int j1 = Math.Min(cols, j0 + ColumnBlock);
-                for (int i0 = 0; i0 < rows; i0 += mr)
+                int j1 = Math.Min(cols, j0 + colBlock);
+                for (int i0 = 0; i0 < rows; i0 += block)
                 {
-                    int m = Math.Min(mr, rows - i0);
-                    PackA(a + (i0 * aRow) + (r0 * aStep), aRow, aStep, m, kc, ap, mr);
-                    float* ci = c + (i0 * cStride);
+                    // The block's rows in tiles of even heights (16 rows: 8 + 8, not 12 + 4), so no tile is too short to
+                    // keep both FMA pipes busy; a row's chain is the same in any tile.
+                    int m = Math.Min(block, rows - i0), tiles = (m + mr - 1) / mr;
+                    for (int t = 0; t < tiles; t++)
+                    {
+                        int i = i0 + (m * t / tiles);
+                        PackA(a + (i * aRow) + (r0 * aStep), aRow, aStep, (i0 + (m * (t + 1) / tiles)) - i, kc, ap + (t * mr * kc), mr);
+                    }
+
                     for (int j = j0; j < j1; j += nr)
                     {
-                        if (packed)
+                        for (int t = 0; t < tiles; t++)
                         {
-                            TK.Tile(m, ap, b + ((j / nr) * panelStride) + (r0 * nr), nr, kc, ci + j, cStride, 0, Math.Min(nr, cols - j), mode, bias == null ? null : bias + j);
-                        }
-                        else if (j + nr <= cols)
-                        {
-                            TK.Tile(m, ap, b + (r0 * bStride) + j, bStride, kc, ci + j, cStride, 0, nr, mode, null);
-                        }
-                        else
-                        {
-                            // Overlap the last full tile so no read passes a row of B; only the new lanes are stored,
-                            // and the lanes they share were summed by the same chain anyway.
-                            int t = cols - nr;
-                            TK.Tile(m, ap, b + (r0 * bStride) + t, bStride, kc, ci + t, cStride, j - t, nr, mode, null);
+                            int i = i0 + (m * t / tiles);
+                            Panel<TK>((i0 + (m * (t + 1) / tiles)) - i, ap + (t * mr * kc), b, bStride, panelStride, packed, cols, r0, kc, c + (i * cStride), cStride, j, mode, bias);
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>One tile: <c>m</c> packed rows against the NR columns of B from <c>j</c>, depth rows <c>r0..r0 + kc</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Panel<TK>(int m, float* ap, float* b, nint bStride, nint panelStride, bool packed, int cols, int r0, int kc,
+        float* ci, nint cStride, int j, StoreMode mode, float* bias)
+        where TK : IGemmKernel
+    {
+        int nr = TK.ColumnsPerTile;
+        if (packed)
+        {
+            TK.Tile(m, ap, b + ((j / nr) * panelStride) + (r0 * nr), nr, kc, ci + j, cStride, 0, Math.Min(nr, cols - j), mode, bias == null ? null : bias + j);
+        }
+        else if (j + nr <= cols)
+        {
+            TK.Tile(m, ap, b + (r0 * bStride) + j, bStride, kc, ci + j, cStride, 0, nr, mode, null);
+        }
+        else
+        {
+            // Overlap the last full tile so no read passes a row of B; only the new lanes are stored,
+            // and the lanes they share were summed by the same chain anyway.
+            int t = cols - nr;
+            TK.Tile(m, ap, b + (r0 * bStride) + t, bStride, kc, ci + t, cStride, j - t, nr, mode, null);
         }
     }
 
@@ -112,7 +148,13 @@ internal static unsafe class GemmDriver
             {
                 float* src = a + (r * aStep);
                 float* dst = ap + (r * mr);
-                for (int i = 0; i < rows; i++)
+                int i = 0;
+                for (; i + 4 <= rows; i += 4)
+                {
+                    Vector128.Store(Vector128.Load(src + i), dst + i);
+                }
+
+                for (; i < rows; i++)
                 {
                     dst[i] = src[i];
                 }
@@ -121,23 +163,15 @@ internal static unsafe class GemmDriver
             return;
         }
 
-        for (int i = 0; i < rows; i++)
+        // Rows of A (the forward's inputs, dG for dX and dh_prev): one step across all rows per destination row, so
+        // the stores run contiguously and each source row is read as its own sequential stream.
+        for (int r = 0; r < depth; r++)
         {
-            float* src = a + (i * aRow);
-            float* dst = ap + i;
-            if (aStep == 1)
+            float* dst = ap + (r * mr);
+            float* src = a + (r * aStep);
+            for (int i = 0; i < rows; i++)
             {
-                for (int r = 0; r < depth; r++)
-                {
-                    dst[r * mr] = src[r];
-                }
-            }
-            else
-            {
-                for (int r = 0; r < depth; r++)
-                {
-                    dst[r * mr] = src[r * aStep];
-                }
+                dst[i] = src[i * aRow];
             }
         }
     }
