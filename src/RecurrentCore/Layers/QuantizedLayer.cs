@@ -17,7 +17,7 @@ namespace RecurrentCore.Layers;
 /// step x and h are quantized the same way per vector. The int32 dot product is exact (kernels match a scalar
 /// emulation bit for bit), then <c>(float)dot · (s_r · s_x)</c> plus the float32 biases.</para>
 /// </remarks>
-public sealed class QuantizedLayer
+public sealed partial class QuantizedLayer
 {
     private QuantizedLayer(RecurrentConfig config, WeightFormat format, KernelVariant variant, QuantizedLayerWeights[] layers)
     {
