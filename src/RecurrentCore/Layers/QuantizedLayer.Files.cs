@@ -1,9 +1,10 @@
 using RecurrentCore.Interop;
+using RecurrentCore.Interop.Onnx;
 using RecurrentCore.Kernels;
 
 namespace RecurrentCore.Layers;
 
-/// <summary>A quantized layer to and from files: safetensors with its scales (<see cref="QuantizedStateDict"/>).</summary>
+/// <summary>A quantized layer to and from files: safetensors with its scales (<see cref="QuantizedStateDict"/>), and ONNX export.</summary>
 public sealed partial class QuantizedLayer
 {
     /// <summary>
@@ -41,6 +42,19 @@ public sealed partial class QuantizedLayer
 
         return new QuantizedLayer(data.Config, data.Format, v, layers);
     }
+
+    /// <summary>
+    /// The layer as an ONNX model with the graph inputs and outputs of <see cref="OnnxModel.Export(RecurrentParameters, OnnxExportOptions?)"/>:
+    /// an int8 LSTM as one <c>com.microsoft.DynamicQuantizeLSTM</c> node per layer (ONNX Runtime's contrib operator) on
+    /// exactly the stored int8 weights and scales; a float32 layer as the standard graph. ONNX Runtime quantizes the
+    /// activations differently (uint8 with a zero point, X once per call and h per step over the batch, where this
+    /// library quantizes each row's x and h symmetrically per step), so outputs agree to the int8 noise, not bit for bit
+    /// (measured figures: docs/onnx.md).
+    /// </summary>
+    /// <exception cref="NotSupportedException">bf16 weights, or an int8 GRU or Elman RNN: ONNX Runtime has no operator that
+    /// computes them as stored (the message says so in one line).</exception>
+    /// <exception cref="ArgumentException">The options are out of range.</exception>
+    public byte[] ToOnnx(OnnxExportOptions? options = null) => OnnxQuantizedExporter.Build(ToData(), options ?? new OnnxExportOptions()).ToBytes();
 
     /// <summary>The stored weights and biases, unpadded, as the file writers take them.</summary>
     internal QuantizedStackData ToData()
