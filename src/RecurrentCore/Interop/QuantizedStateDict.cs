@@ -195,6 +195,11 @@ public static partial class QuantizedStateDict
     {
         // InferConfig has checked that the tensor exists with shape (rows, columns).
         var t = byName[name];
+        if ((long)rows * (columns + 64) > Array.MaxLength)
+        {
+            // The kernels' storage pads each row to a multiple of 64 elements in one array.
+            throw Fail(source, $"tensor '{name}' ({rows}, {columns}) is too large for a quantized layer's padded rows");
+        }
         var expected = format switch
         {
             WeightFormat.Float32 => TensorDType.F32,

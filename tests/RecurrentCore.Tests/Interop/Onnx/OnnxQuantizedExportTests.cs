@@ -80,6 +80,15 @@ public class OnnxQuantizedExportTests(ITestOutputHelper log)
         Assert.Equal(OnnxModel.Export(p, options), QuantizedLayer.FromParameters(p, WeightFormat.Float32).ToOnnx(options));
     }
 
+    [Fact]
+    public void The_exported_int8_graph_is_refused_by_load_and_import_in_one_line()
+    {
+        var q = QuantizedLayer.FromParameters(StandardInit(new RecurrentConfig(CellKind.Lstm, 3, 4), new Random(2)), WeightFormat.Int8);
+        byte[] model = q.ToOnnx();
+        InteropAssert.Fails(() => OnnxModel.Import(model, "q.onnx"), "q.onnx", "DynamicQuantizeLSTM");
+        InteropAssert.Fails(() => OnnxModel.Load(model, "q.onnx"), "q.onnx");
+    }
+
     [Theory]
     [InlineData(CellKind.Gru, WeightFormat.Int8, "DynamicQuantizeLSTM")]
     [InlineData(CellKind.RnnTanh, WeightFormat.Int8, "int8 rnn-tanh")]
