@@ -82,6 +82,13 @@ internal static class ModelLoader
         return new LoadedModel(p, null);
     }
 
+    /// <summary>
+    /// <see cref="Load"/>'s parameters: a quantized file's are its stored weights (exactly what it computes with), for a
+    /// caller that builds its own layer.
+    /// </summary>
+    public static RecurrentParameters LoadParameters(string path, CellKind? cell, bool? batchFirst, string? module, bool safeTensorsOnly = false) =>
+        Load(path, cell, batchFirst, module, safeTensorsOnly).Parameters;
+
     private static void Require(string path, CellKind? cell, bool? batchFirst, RecurrentConfig config, string holder)
     {
         if (cell is CellKind c && c != config.Cell)
