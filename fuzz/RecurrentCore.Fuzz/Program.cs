@@ -66,7 +66,8 @@ internal static class Program
 
     /// <summary>The tensors' names, dtypes, shapes and a checksum of their bytes, so both read paths can be compared.</summary>
     private static string Describe(SafeTensorsFile file) =>
-        string.Join(";", file.Tensors.Select(t => t.Key + "=" + Describe(t.Value))) + "|" + string.Join(";", file.Metadata.Select(m => m.Key + "=" + m.Value));
+        string.Join(";", file.Tensors.Select(t => t.Key + "=" + Describe(t.Value))) + "|" + string.Join(";", file.Metadata.Select(m => m.Key + "=" + m.Value))
+        + "|" + Outcome(() => RecurrentCore.Layers.QuantizedLayer.FromSafeTensors(file, Source).WeightBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private static string Describe(HostTensor t)
     {

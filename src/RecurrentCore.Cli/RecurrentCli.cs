@@ -32,6 +32,7 @@ public static class RecurrentCli
             DemoCommand.Create(),
             TrainCommand.Create(),
             GenerateCommand.Create(),
+            EvalCommand.Create(),
             BenchCommand.Create(),
             InfoCommand.Create(),
             ConvertCommand.Create(),

@@ -49,6 +49,13 @@ internal static class InspectCommand
             o.WriteLine($"  {name}  {t.DType} ({string.Join(", ", t.Shape)})");
         }
 
+        if (QuantizedStateDict.FormatOf(f, path) is WeightFormat format && format != WeightFormat.Float32)
+        {
+            var q = Layers.QuantizedLayer.FromSafeTensors(f, path);
+            o.WriteLine($"configuration: {ConvertCommand.Describe(q.Config)}, {format.Name()} weights{(format == WeightFormat.Int8 ? $" ({QuantizedStateDict.Int8Scheme})" : string.Empty)}, {q.WeightBytes} bytes of W_ih and W_hh as the kernels hold them");
+            return;
+        }
+
         CellKind? cell = null;
         if (!f.Metadata.ContainsKey(PyTorchStateDict.MetadataKeys.Cell))
         {

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using RecurrentCore.Interop;
 using RecurrentCore.Interop.Onnx;
+using RecurrentCore.Layers;
 
 namespace RecurrentCore.Cli.ModelFiles;
 
@@ -10,6 +11,9 @@ internal enum ModelFormat
     SafeTensors,
     Onnx,
 }
+
+/// <summary>A model file's layer stack: float parameters, or a quantized layer with <see cref="Parameters"/> its stored weights (exactly).</summary>
+internal sealed record LoadedModel(RecurrentParameters Parameters, QuantizedLayer? Quantized);
 
 /// <summary>
 /// Reads a model file in either format, detected by content and never by extension: safetensors starts with an
@@ -35,21 +39,37 @@ internal static class ModelLoader
 
     /// <summary>
     /// The layer stack of a model file. safetensors: the state_dict of <paramref name="module"/> (or the only recurrent
-    /// module), its metadata honoured; ONNX: the imported RNN/LSTM/GRU stack. A requested cell or batch-first that the
-    /// file contradicts is refused.
+    /// module), its metadata honoured, or a quantized layer (<see cref="QuantizedStateDict"/>, told apart by its
+    /// metadata); ONNX: the imported RNN/LSTM/GRU stack. A requested cell or batch-first that the file contradicts is
+    /// refused.
     /// </summary>
     /// <remarks>
     /// With <paramref name="safeTensorsOnly"/> (the --weights option, documented as safetensors) every file goes to the
     /// safetensors reader, whose message says what is wrong with it as safetensors ("not a safetensors file", …);
     /// --model is the option that detects the format.
     /// </remarks>
-    public static RecurrentParameters LoadParameters(string path, CellKind? cell, bool? batchFirst, string? module, bool safeTensorsOnly = false)
+    public static LoadedModel Load(string path, CellKind? cell, bool? batchFirst, string? module, bool safeTensorsOnly = false)
     {
         byte[] bytes = ReadAll(path);
         if (safeTensorsOnly || Detect(path, bytes) == ModelFormat.SafeTensors)
         {
-            var sp = PyTorchStateDict.ToParameters(SafeTensors.Read(bytes, path), path, cell, batchFirst, module);
-            return sp.Config.ProjSize == 0 ? sp : throw new CliException($"{path}: an LSTM with proj_size {sp.Config.ProjSize} runs through the API (ReferenceRnn) only; the CLI and the fast path do not take projections yet");
+            var file = SafeTensors.Read(bytes, path);
+            if (QuantizedStateDict.FormatOf(file, path) is WeightFormat format && format != WeightFormat.Float32)
+            {
+                if (module is not null)
+                {
+                    throw new CliException($"{path}: --module selects a module of a state_dict; this is a quantized layer file ({format.Name()})");
+                }
+
+                var q = QuantizedLayer.FromSafeTensors(file, path);
+                Require(path, cell, batchFirst, q.Config, $"the file's {format.Name()} layer");
+                return new LoadedModel(q.DequantizedParameters(), q);
+            }
+
+            var sp = PyTorchStateDict.ToParameters(file, path, cell, batchFirst, module);
+            return sp.Config.ProjSize == 0
+                ? new LoadedModel(sp, null)
+                : throw new CliException($"{path}: an LSTM with proj_size {sp.Config.ProjSize} runs through the API (ReferenceRnn) only; the CLI and the fast path do not take projections yet");
         }
 
         if (module is not null)
@@ -58,17 +78,28 @@ internal static class ModelLoader
         }
 
         var p = OnnxModel.Import(bytes, path).Parameters;
-        if (cell is CellKind c && c != p.Config.Cell)
+        Require(path, cell, batchFirst, p.Config, "the ONNX graph");
+        return new LoadedModel(p, null);
+    }
+
+    /// <summary>
+    /// <see cref="Load"/>'s parameters: a quantized file's are its stored weights (exactly what it computes with), for a
+    /// caller that builds its own layer.
+    /// </summary>
+    public static RecurrentParameters LoadParameters(string path, CellKind? cell, bool? batchFirst, string? module, bool safeTensorsOnly = false) =>
+        Load(path, cell, batchFirst, module, safeTensorsOnly).Parameters;
+
+    private static void Require(string path, CellKind? cell, bool? batchFirst, RecurrentConfig config, string holder)
+    {
+        if (cell is CellKind c && c != config.Cell)
         {
-            throw new CliException($"{path}: cell {c.Name()} was requested but the ONNX graph holds {p.Config.Cell.Name()}");
+            throw new CliException($"{path}: cell {c.Name()} was requested but {holder} holds {config.Cell.Name()}");
         }
 
-        if (batchFirst is bool bf && bf != p.Config.BatchFirst)
+        if (batchFirst is bool bf && bf != config.BatchFirst)
         {
-            throw new CliException($"{path}: --batch-first was given but the ONNX graph is {(p.Config.BatchFirst ? "batch-first" : "time-major")}");
+            throw new CliException($"{path}: --batch-first was given but {holder} is {(config.BatchFirst ? "batch-first" : "time-major")}");
         }
-
-        return p;
     }
 
     /// <summary>The file's bytes; a missing or unreadable file is one line naming it.</summary>

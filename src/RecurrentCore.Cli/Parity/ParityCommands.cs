@@ -49,7 +49,7 @@ internal static class ParityCommands
         Option<string>? format = null;
         if (!backward)
         {
-            format = new Option<string>("--weights-format") { Description = "f32, bf16 or int8: convert W_ih and W_hh before running (with --reference: the double reference on the converted weights).", DefaultValueFactory = _ => "f32" };
+            format = new Option<string>("--weights-format") { Description = "f32, bf16 or int8: convert W_ih and W_hh before running (with --reference: the double reference on the converted weights). A quantized model file (recurrent convert --weights-format) runs in its own format.", DefaultValueFactory = _ => "f32" };
             format.AcceptOnlyFromAmong("f32", "bf16", "int8");
             command.Options.Add(format);
         }
@@ -87,7 +87,8 @@ internal static class ParityCommands
                 Module = parse.GetValue(module),
             };
             var inputs = ParityInputs.Load(paths);
-            var wf = format is null ? WeightFormat.Float32 : WeightFormats.Parse(parse.GetValue(format)!);
+            // Given or not matters for a quantized model file, which runs in its own format.
+            var wf = format is null || parse.GetResult(format) is null or { Implicit: true } ? (WeightFormat?)null : WeightFormats.Parse(parse.GetValue(format)!);
             var (outputs, grads) = ParityRun.Execute(inputs, parse.GetValue(reference), wf);
             string dir = parse.GetValue(output)!;
             var files = ParityRun.Files(inputs, outputs, grads);

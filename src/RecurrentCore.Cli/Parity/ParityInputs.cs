@@ -1,5 +1,6 @@
 using System.Globalization;
 using RecurrentCore.Interop;
+using RecurrentCore.Layers;
 using RecurrentCore.Reference;
 
 namespace RecurrentCore.Cli.Parity;
@@ -33,10 +34,11 @@ internal sealed record ParityPaths(
 /// </summary>
 internal sealed class ParityInputs
 {
-    private ParityInputs(ParityPaths paths, RecurrentParameters parameters, SequenceInputs sequence, UpstreamGradients? upstream)
+    private ParityInputs(ParityPaths paths, RecurrentParameters parameters, SequenceInputs sequence, UpstreamGradients? upstream, QuantizedLayer? quantized)
     {
         Paths = paths;
         Parameters = parameters;
+        Quantized = quantized;
         Sequence = sequence;
         Upstream = upstream;
     }
@@ -45,6 +47,9 @@ internal sealed class ParityInputs
     public ParityPaths Paths { get; }
 
     public RecurrentParameters Parameters { get; }
+
+    /// <summary>The layer of a quantized model file (then <see cref="Parameters"/> are its stored weights); null for float files.</summary>
+    public QuantizedLayer? Quantized { get; }
 
     public RecurrentConfig Config => Parameters.Config;
 
@@ -55,7 +60,12 @@ internal sealed class ParityInputs
 
     public static ParityInputs Load(ParityPaths paths)
     {
-        var parameters = ModelFiles.ModelLoader.LoadParameters(paths.Weights, paths.CellFromFile ? null : paths.Cell, paths.BatchFirst ? true : null, paths.Module, safeTensorsOnly: !paths.IsModel);
+        var (parameters, quantized) = ModelFiles.ModelLoader.Load(paths.Weights, paths.CellFromFile ? null : paths.Cell, paths.BatchFirst ? true : null, paths.Module, safeTensorsOnly: !paths.IsModel);
+        if (quantized is not null && paths.GradOutput is not null)
+        {
+            throw new CliException($"{paths.Weights}: {quantized.Format.Name()} weights are for inference; backward needs a float32 model");
+        }
+
         var cfg = parameters.Config;
 
         var x = Npy.ReadFile(paths.Input);
@@ -110,7 +120,7 @@ internal sealed class ParityInputs
             upstream = new UpstreamGradients(dy, dhn, dcn);
         }
 
-        return new ParityInputs(paths, parameters, sequence, upstream);
+        return new ParityInputs(paths, parameters, sequence, upstream, quantized);
     }
 
     internal static string Shape(IEnumerable<int> shape) => "(" + string.Join(", ", shape) + ")";

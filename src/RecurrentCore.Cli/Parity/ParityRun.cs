@@ -11,11 +11,19 @@ internal static class ParityRun
     /// The forward outputs, and the gradients when the inputs carry upstream gradients: on the fast float32 path
     /// (<see cref="RecurrentLayer"/>), or on the double-precision reference when <paramref name="reference"/>.
     /// </summary>
-    public static (SequenceOutputs Outputs, SequenceGradients? Gradients) Execute(ParityInputs inputs, bool reference = true, WeightFormat format = WeightFormat.Float32)
+    public static (SequenceOutputs Outputs, SequenceGradients? Gradients) Execute(ParityInputs inputs, bool reference = true, WeightFormat? format = null)
     {
-        if (format != WeightFormat.Float32)
+        if (inputs.Quantized is { } stored)
         {
-            return (ExecuteQuantized(inputs, reference, format), null);
+            // A quantized file runs in its own format: converting its weights again would not give the file's layer.
+            return format is null || format == stored.Format
+                ? (ExecuteQuantized(inputs, reference, stored), null)
+                : throw new CliException($"--weights-format {format.Value.Name()}: {inputs.Paths.Weights} holds {stored.Format.Name()} weights; drop --weights-format or convert from the float32 model");
+        }
+
+        if (format is WeightFormat wf && wf != WeightFormat.Float32)
+        {
+            return (ExecuteQuantized(inputs, reference, Convert(inputs, wf)), null);
         }
 
         if (!reference)
@@ -65,20 +73,12 @@ internal static class ParityRun
         return (outputs, new SequenceGradients(grads.ToDouble(), ToDouble(dx), ToDouble(dh0), lstm ? ToDouble(dc0) : null));
     }
 
-    /// <summary>Forward with W_ih and W_hh converted to <paramref name="format"/>: the quantized layer, or the reference on its stored weights.</summary>
-    private static SequenceOutputs ExecuteQuantized(ParityInputs inputs, bool reference, WeightFormat format)
+    /// <summary>The float parameters with W_ih and W_hh converted to <paramref name="format"/>.</summary>
+    private static QuantizedLayer Convert(ParityInputs inputs, WeightFormat format)
     {
-        var cfg = inputs.Config;
-        var seq = inputs.Sequence;
-        if (seq.Lengths is not null)
-        {
-            throw new CliException($"--lengths: variable lengths are not supported with --weights-format {format.Name()}");
-        }
-
-        QuantizedLayer q;
         try
         {
-            q = QuantizedLayer.FromParameters(inputs.Parameters, format);
+            return QuantizedLayer.FromParameters(inputs.Parameters, format);
         }
         catch (NotSupportedException e)
         {
@@ -87,6 +87,17 @@ internal static class ParityRun
         catch (ArgumentException e)
         {
             throw new CliException($"--weights: cannot convert to {format.Name()}: {e.Message}");
+        }
+    }
+
+    /// <summary>Forward through <paramref name="q"/>, or the reference on its stored weights.</summary>
+    private static SequenceOutputs ExecuteQuantized(ParityInputs inputs, bool reference, QuantizedLayer q)
+    {
+        var cfg = inputs.Config;
+        var seq = inputs.Sequence;
+        if (seq.Lengths is not null)
+        {
+            throw new CliException($"--lengths: variable lengths are not supported with {q.Format.Name()} weights");
         }
 
         if (reference)

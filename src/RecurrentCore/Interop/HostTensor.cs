@@ -138,6 +138,7 @@ public sealed class HostTensor
                 TensorDType.I64 => BinaryPrimitives.ReadInt64LittleEndian(b[(i * 8)..]),
                 TensorDType.I32 => BinaryPrimitives.ReadInt32LittleEndian(b[(i * 4)..]),
                 TensorDType.U8 => b[i],
+                TensorDType.I8 => (sbyte)b[i],
                 _ => throw new InvalidOperationException("Unknown dtype."),
             };
         }
@@ -161,7 +162,7 @@ public sealed class HostTensor
     }
 
     /// <summary>
-    /// The elements as <see cref="double"/>: every floating dtype widens exactly; I32 and U8 exactly; I64 rounds
+    /// The elements as <see cref="double"/>: every floating dtype widens exactly; I32, U8 and I8 exactly; I64 rounds
     /// beyond 2^53.
     /// </summary>
     public double[] ToDouble()
@@ -184,6 +185,7 @@ public sealed class HostTensor
                 TensorDType.I64 => BinaryPrimitives.ReadInt64LittleEndian(b[(i * 8)..]),
                 TensorDType.I32 => BinaryPrimitives.ReadInt32LittleEndian(b[(i * 4)..]),
                 TensorDType.U8 => b[i],
+                TensorDType.I8 => (sbyte)b[i],
                 _ => throw new InvalidOperationException("Unknown dtype."),
             };
         }
@@ -191,7 +193,7 @@ public sealed class HostTensor
         return result;
     }
 
-    /// <summary>The elements as <see cref="long"/>, from I64, I32 or U8 (exact).</summary>
+    /// <summary>The elements as <see cref="long"/>, from I64, I32, U8 or I8 (exact).</summary>
     /// <exception cref="InteropFormatException">The dtype is floating point; values would be truncated.</exception>
     public long[] ToInt64()
     {
@@ -214,6 +216,7 @@ public sealed class HostTensor
             {
                 TensorDType.I64 => BinaryPrimitives.ReadInt64LittleEndian(b[(i * 8)..]),
                 TensorDType.I32 => BinaryPrimitives.ReadInt32LittleEndian(b[(i * 4)..]),
+                TensorDType.I8 => (sbyte)b[i],
                 _ => b[i],
             };
         }

@@ -10,7 +10,7 @@ namespace RecurrentCore.Interop;
 /// magic <c>\x93NUMPY</c>, version byte pair, header length (u16 in 1.0, u32 in 2.0 and 3.0), a Python dict literal
 /// <c>{'descr': '&lt;f4', 'fortran_order': False, 'shape': (3, 4), }</c> padded with spaces and ended by '\n',
 /// then <c>Π shape × itemsize</c> bytes of data, C order (row-major) or, with <c>'fortran_order': True</c>, column-major.
-/// Supported descr: &lt;f4, &lt;f8, &lt;f2, &lt;i8, &lt;i4, |u1; big-endian (&gt;) variants are byte-swapped on read, and
+/// Supported descr: &lt;f4, &lt;f8, &lt;f2, &lt;i8, &lt;i4, |u1, |i1; big-endian (&gt;) variants are byte-swapped on read, and
 /// Fortran-order data is transposed on read into the row-major layout of <see cref="HostTensor"/>.
 /// </summary>
 public static class Npy
@@ -261,15 +261,16 @@ public static class Npy
                 "i8" => TensorDType.I64,
                 "i4" => TensorDType.I32,
                 "u1" => TensorDType.U8,
+                "i1" => TensorDType.I8,
                 _ => null,
             };
-            if (dtype is { } d && (descr[0] != '|' || d == TensorDType.U8))
+            if (dtype is { } d && (descr[0] != '|' || d is TensorDType.U8 or TensorDType.I8))
             {
                 return (d, swap);
             }
         }
 
-        throw Fail(source, $"unsupported dtype descr '{descr}' (supported: <f4, <f8, <f2, <i8, <i4, |u1 and their > forms)");
+        throw Fail(source, $"unsupported dtype descr '{descr}' (supported: <f4, <f8, <f2, <i8, <i4, |u1, |i1 and their > forms)");
     }
 
     /// <summary>Writes <paramref name="tensor"/> to <paramref name="path"/>; see <see cref="Write"/>.</summary>
@@ -292,6 +293,7 @@ public static class Npy
             TensorDType.I64 => "<i8",
             TensorDType.I32 => "<i4",
             TensorDType.U8 => "|u1",
+            TensorDType.I8 => "|i1",
             _ => throw new ArgumentException($"{tensor.DType} has no .npy dtype; convert it (e.g. ToSingle) first.", nameof(tensor)),
         };
 

@@ -234,52 +234,68 @@ public static partial class PyTorchStateDict
     {
         ArgumentNullException.ThrowIfNull(file);
         var meta = file.Metadata;
-        string? Meta(string key) => meta.TryGetValue(key, out var v) ? v : null;
-        if (Meta(MetadataKeys.Cell) is { } metaCell)
-        {
-            CellKind parsed;
-            try
-            {
-                parsed = CellKinds.Parse(metaCell);
-            }
-            catch (ArgumentException)
-            {
-                throw new InteropFormatException($"{sourceName}: metadata '{MetadataKeys.Cell}' = '{metaCell}' is not lstm, gru, rnn-tanh or rnn-relu");
-            }
-
-            if (cell is CellKind given && given != parsed)
-            {
-                throw new InteropFormatException($"{sourceName}: cell {given.Name()} was requested but the file's metadata says {parsed.Name()}");
-            }
-
-            cell = parsed;
-        }
-
-        if (cell is null)
-        {
-            throw new InteropFormatException($"{sourceName}: the cell is not recorded in the file's metadata; give it (--cell lstm, gru, rnn-tanh or rnn-relu)");
-        }
-
-        if (Meta(MetadataKeys.BatchFirst) is { } metaBf)
-        {
-            bool parsed = metaBf == "true" || (metaBf == "false" ? false : throw new InteropFormatException($"{sourceName}: metadata '{MetadataKeys.BatchFirst}' = '{metaBf}' is not true or false"));
-            if (batchFirst is bool given && given != parsed)
-            {
-                throw new InteropFormatException($"{sourceName}: batch_first = {(given ? "true" : "false")} was requested but the file's metadata says {metaBf}; a batch-first model run time-major (or the reverse) gives wrong results");
-            }
-
-            batchFirst = parsed;
-        }
-
+        cell = MetadataCell(meta, cell, sourceName)
+            ?? throw new InteropFormatException($"{sourceName}: the cell is not recorded in the file's metadata; give it (--cell lstm, gru, rnn-tanh or rnn-relu)");
+        batchFirst = MetadataBatchFirst(meta, batchFirst, sourceName);
         var tensors = SelectModule(file.Tensors, module, sourceName);
         var p = ToParameters(cell.Value, tensors, sourceName, batchFirst ?? false);
         var cfg = p.Config;
-        if (cfg.Cell == CellKind.Gru && Meta(MetadataKeys.LinearBeforeReset) == "false")
+        if (cfg.Cell == CellKind.Gru && meta.TryGetValue(MetadataKeys.LinearBeforeReset, out var lbr) && lbr == "false")
         {
             p = WithConfig(p, cfg with { LinearBeforeReset = false });
             cfg = p.Config;
         }
 
+        CheckMetadata(meta, cfg, sourceName);
+        return p;
+    }
+
+    /// <summary>The cell recorded in <paramref name="meta"/>, else <paramref name="cell"/>; a recorded cell that is unknown or contradicts <paramref name="cell"/> is refused.</summary>
+    internal static CellKind? MetadataCell(IReadOnlyDictionary<string, string> meta, CellKind? cell, string sourceName)
+    {
+        if (!meta.TryGetValue(MetadataKeys.Cell, out var metaCell))
+        {
+            return cell;
+        }
+
+        CellKind parsed;
+        try
+        {
+            parsed = CellKinds.Parse(metaCell);
+        }
+        catch (ArgumentException)
+        {
+            throw new InteropFormatException($"{sourceName}: metadata '{MetadataKeys.Cell}' = '{metaCell}' is not lstm, gru, rnn-tanh or rnn-relu");
+        }
+
+        if (cell is CellKind given && given != parsed)
+        {
+            throw new InteropFormatException($"{sourceName}: cell {given.Name()} was requested but the file's metadata says {parsed.Name()}");
+        }
+
+        return parsed;
+    }
+
+    /// <summary>batch_first recorded in <paramref name="meta"/>, else <paramref name="batchFirst"/>; a malformed or contradicting value is refused.</summary>
+    internal static bool? MetadataBatchFirst(IReadOnlyDictionary<string, string> meta, bool? batchFirst, string sourceName)
+    {
+        if (!meta.TryGetValue(MetadataKeys.BatchFirst, out var metaBf))
+        {
+            return batchFirst;
+        }
+
+        bool parsed = metaBf == "true" || (metaBf == "false" ? false : throw new InteropFormatException($"{sourceName}: metadata '{MetadataKeys.BatchFirst}' = '{metaBf}' is not true or false"));
+        if (batchFirst is bool given && given != parsed)
+        {
+            throw new InteropFormatException($"{sourceName}: batch_first = {(given ? "true" : "false")} was requested but the file's metadata says {metaBf}; a batch-first model run time-major (or the reverse) gives wrong results");
+        }
+
+        return parsed;
+    }
+
+    /// <summary>Refuses a recorded shape key (layers, directions, sizes, bias, projection) that disagrees with <paramref name="cfg"/>.</summary>
+    internal static void CheckMetadata(IReadOnlyDictionary<string, string> meta, RecurrentConfig cfg, string sourceName)
+    {
         foreach (var (key, actual) in new[]
         {
             (MetadataKeys.NumLayers, cfg.NumLayers.ToString(CultureInfo.InvariantCulture)),
@@ -290,13 +306,11 @@ public static partial class PyTorchStateDict
             (MetadataKeys.ProjSize, cfg.ProjSize.ToString(CultureInfo.InvariantCulture)),
         })
         {
-            if (Meta(key) is { } recorded && recorded != actual)
+            if (meta.TryGetValue(key, out var recorded) && recorded != actual)
             {
                 throw new InteropFormatException($"{sourceName}: metadata '{key}' = {recorded} but the tensors give {actual}");
             }
         }
-
-        return p;
     }
 
     /// <summary>

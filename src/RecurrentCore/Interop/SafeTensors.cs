@@ -308,7 +308,7 @@ public static class SafeTensors
         string dtypeName = dtypeElement.GetString()!;
         if (!TensorDTypeInfo.TryParseSafeTensorsName(dtypeName, out var dtype))
         {
-            throw Fail(source, $"tensor '{name}' has unsupported dtype '{dtypeName}' (supported: F32, F64, BF16, F16, I64, I32, U8)");
+            throw Fail(source, $"tensor '{name}' has unsupported dtype '{dtypeName}' (supported: F32, F64, BF16, F16, I64, I32, U8, I8)");
         }
 
         if (shapeElement.ValueKind != JsonValueKind.Array)

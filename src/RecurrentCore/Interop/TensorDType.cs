@@ -23,4 +23,7 @@ public enum TensorDType
 
     /// <summary>Unsigned 8-bit integer (1 byte); safetensors "U8", numpy "|u1".</summary>
     U8,
+
+    /// <summary>Signed 8-bit integer (1 byte); safetensors "I8", numpy "|i1".</summary>
+    I8,
 }

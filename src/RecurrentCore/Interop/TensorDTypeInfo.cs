@@ -13,6 +13,7 @@ internal static class TensorDTypeInfo
         TensorDType.I64 => 8,
         TensorDType.I32 => 4,
         TensorDType.U8 => 1,
+        TensorDType.I8 => 1,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown tensor dtype."),
     };
 
@@ -30,6 +31,7 @@ internal static class TensorDTypeInfo
         TensorDType.I64 => "I64",
         TensorDType.I32 => "I32",
         TensorDType.U8 => "U8",
+        TensorDType.I8 => "I8",
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown tensor dtype."),
     };
 
@@ -45,6 +47,7 @@ internal static class TensorDTypeInfo
             case "I64": dtype = TensorDType.I64; return true;
             case "I32": dtype = TensorDType.I32; return true;
             case "U8": dtype = TensorDType.U8; return true;
+            case "I8": dtype = TensorDType.I8; return true;
             default: dtype = default; return false;
         }
     }

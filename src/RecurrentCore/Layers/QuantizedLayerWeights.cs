@@ -8,11 +8,22 @@ namespace RecurrentCore.Layers;
 internal sealed unsafe class QuantizedLayerWeights
 {
     public QuantizedLayerWeights(RecurrentConfig cfg, int layer, WeightFormat format, float[] weightIh, float[] weightHh, float[] biasIh, float[] biasHh)
+        : this(
+            cfg,
+            new QuantizedMatrix(weightIh, cfg.GateCount * cfg.HiddenSize, cfg.LayerInputSize(layer), format),
+            new QuantizedMatrix(weightHh, cfg.GateCount * cfg.HiddenSize, cfg.HiddenSize, format),
+            biasIh,
+            biasHh)
+    {
+    }
+
+    /// <summary>From matrices already in their format (a file's); the biases are copied.</summary>
+    public QuantizedLayerWeights(RecurrentConfig cfg, QuantizedMatrix ih, QuantizedMatrix hh, float[] biasIh, float[] biasHh)
     {
         int gh = cfg.GateCount * cfg.HiddenSize;
-        InputSize = cfg.LayerInputSize(layer);
-        Ih = new QuantizedMatrix(weightIh, gh, InputSize, format);
-        Hh = new QuantizedMatrix(weightHh, gh, cfg.HiddenSize, format);
+        InputSize = ih.Columns;
+        Ih = ih;
+        Hh = hh;
         BiasIh = Pin(biasIh);
         BiasHh = Pin(biasHh);
         if (biasIh.Length != 0 && cfg.Cell != CellKind.Gru)

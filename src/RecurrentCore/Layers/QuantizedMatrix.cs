@@ -66,6 +66,34 @@ internal sealed unsafe class QuantizedMatrix
         }
     }
 
+    /// <summary>
+    /// An int8 matrix from stored values: <paramref name="q"/> (N × K row-major, each in [−127, 127]) and one scale per
+    /// row, taken as they are (a file's contents), so the products are those of the layer that wrote them. No checks.
+    /// </summary>
+    internal QuantizedMatrix(ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales, int rows, int columns)
+    {
+        Rows = rows;
+        Columns = columns;
+        Format = WeightFormat.Int8;
+        Stride = PadTo64(columns);
+        _i8 = GC.AllocateArray<sbyte>(Math.Max(1, rows * Stride), pinned: true);
+        _rowSums = GC.AllocateArray<int>(Math.Max(1, rows), pinned: true);
+        _scales = GC.AllocateArray<float>(Math.Max(1, rows), pinned: true);
+        for (int r = 0; r < rows; r++)
+        {
+            int sum = 0;
+            for (int c = 0; c < columns; c++)
+            {
+                sbyte v = q[(r * columns) + c];
+                _i8[(r * Stride) + c] = v;
+                sum += v;
+            }
+
+            _scales[r] = scales[r];
+            _rowSums[r] = sum;
+        }
+    }
+
     public int Rows { get; }
 
     public int Columns { get; }

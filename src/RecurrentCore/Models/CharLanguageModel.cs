@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using RecurrentCore.Interop;
+using RecurrentCore.Layers;
 using RecurrentCore.Training;
 
 namespace RecurrentCore.Models;
@@ -89,6 +90,65 @@ public sealed class CharLanguageModel
         var output = new int[length];
         Model.CreateGenerator().Generate(Encode(prompt), output, temperature, topK, random);
         return Decode(output);
+    }
+
+    /// <summary>
+    /// The mean next-char cross-entropy of <paramref name="text"/> in nats per char, with W_ih and W_hh in
+    /// <paramref name="format"/> (biases, embedding and head stay float32): from a zero state, one streaming step per char,
+    /// char t+1 predicted from chars 0..t; <c>loss = (1/(n−1)) Σ_t [logsumexp(z_t) − z_t[c_{t+1}]]</c>, summed in double.
+    /// float32 runs the model's own <see cref="StreamState"/>; bf16 and int8 a <see cref="QuantizedLayer"/> converted
+    /// from it (see docs/numerics.md). The model is not changed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The text has fewer than 2 chars or a char outside the vocabulary (named).</exception>
+    /// <exception cref="NotSupportedException">The format cannot run this model's layers (a bidirectional model has none here).</exception>
+    public double Evaluate(string text, WeightFormat format = WeightFormat.Float32)
+    {
+        int[] ids = Encode(text);
+        if (ids.Length < 2)
+        {
+            throw new ArgumentException($"the text has {ids.Length} chars; evaluation predicts each char after the first, so it needs at least 2", nameof(text));
+        }
+
+        var layer = Model.Recurrent.Layer;
+        var h = new float[Model.Recurrent.Config.HiddenSize];
+        Action<float[], float[]> step;
+        if (format == WeightFormat.Float32)
+        {
+            var stream = layer.CreateStream(1);
+            step = (x, y) => stream.Step(x, y);
+        }
+        else
+        {
+            var stream = QuantizedLayer.FromLayer(layer, format).CreateStream(1);
+            step = (x, y) => stream.Step(x, y);
+        }
+
+        var x = new float[Model.Embedding.Dim];
+        var logits = new float[Model.VocabularySize];
+        var id = new int[1];
+        double sum = 0;
+        for (int t = 0; t + 1 < ids.Length; t++)
+        {
+            id[0] = ids[t];
+            Model.Embedding.Forward(id, x);
+            step(x, h);
+            Model.Head.Forward(h, logits, 1);
+            double max = double.NegativeInfinity;
+            foreach (float z in logits)
+            {
+                max = Math.Max(max, z);
+            }
+
+            double exp = 0;
+            foreach (float z in logits)
+            {
+                exp += Math.Exp(z - max);
+            }
+
+            sum += max + Math.Log(exp) - logits[ids[t + 1]];
+        }
+
+        return sum / (ids.Length - 1);
     }
 
     /// <summary>

@@ -102,6 +102,10 @@ public class HostTensorTests
         Assert.Equal(new float[] { -5, 0, 1L << 40 }, t.ToSingle());
         var u8 = new HostTensor(TensorDType.U8, [2], [200, 7]);
         Assert.Equal(new long[] { 200, 7 }, u8.ToInt64());
+        var i8 = new HostTensor(TensorDType.I8, [3], [0x81, 7, 0xFF]);
+        Assert.Equal(new long[] { -127, 7, -1 }, i8.ToInt64());
+        Assert.Equal(new double[] { -127, 7, -1 }, i8.ToDouble());
+        Assert.Equal(new float[] { -127, 7, -1 }, i8.ToSingle());
     }
 
     [Fact]

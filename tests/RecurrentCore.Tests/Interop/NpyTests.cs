@@ -11,7 +11,7 @@ public class NpyTests
     {
         int[][] shapes = [[], [5], [0], [2, 3], [3, 0], [2, 1, 3], [1, 2, 0, 4], [2, 3, 1, 2]];
         var data = new TheoryData<TensorDType, int[]>();
-        foreach (var dtype in new[] { TensorDType.F32, TensorDType.F64, TensorDType.F16, TensorDType.I64, TensorDType.I32, TensorDType.U8 })
+        foreach (var dtype in new[] { TensorDType.F32, TensorDType.F64, TensorDType.F16, TensorDType.I64, TensorDType.I32, TensorDType.U8, TensorDType.I8 })
         {
             foreach (int[] shape in shapes)
             {
