@@ -25,7 +25,7 @@ internal static class KernelCases
 
     /// <summary>A generator seeded from the case, so every (test, variant, size) sees fresh but reproducible data.</summary>
     public static Random Rng(string test, KernelVariant variant, int size) =>
-        new(HashCode.Combine(StableHash(test), (int)variant, size));
+        new(TestSeed.Of(test, variant, size));
 
     public static float[] Uniform(Random rng, int n, float range)
     {
@@ -58,15 +58,4 @@ internal static class KernelCases
     }
 
     public static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
-
-    private static int StableHash(string s)
-    {
-        int h = 17;
-        foreach (char c in s)
-        {
-            h = unchecked((h * 31) + c);
-        }
-
-        return h;
-    }
 }
