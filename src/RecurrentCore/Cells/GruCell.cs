@@ -73,6 +73,20 @@ internal readonly struct GruCell : ICell
         }
     }
 
+    /// <summary>The fused [r | z | n_x | n_h] layout exists below <see cref="RecurrentProducts.GruFusedBelowHidden"/>.</summary>
+    public static bool GatesFromProduct => true;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* w, float* z, in RowStep s)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        fixed (float* biasHh = weights.GateBiasHh)
+        {
+            GruGates.ForwardFromProduct<TS, TV>(w, weights.InputSize + weights.HiddenSize, weights.HiddenSize, z, s.Bias, biasHh, s.HPrev, s.H);
+        }
+    }
+
     /// <summary>dGi, dGh (zero for inactive rows) and dh_prev = dh⊙z + dGh·W_hh; inactive rows pass dh through.</summary>
     public static void Backward<TProduct>(ref BackwardStep s)
         where TProduct : IRecurrentProduct

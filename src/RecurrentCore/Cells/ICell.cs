@@ -53,6 +53,23 @@ internal interface ICell
         where TS : struct, ISimd<TV>
         where TV : unmanaged;
 
+    /// <summary>
+    /// Whether <see cref="ForwardFromProduct"/> exists: the cell's fused one-row layout
+    /// (<see cref="LayerWeights.FusedTransposed"/>) has four blocks of H columns whose sums its gates take in registers.
+    /// </summary>
+    static virtual bool GatesFromProduct => false;
+
+    /// <summary>
+    /// One inference step for one row as a single pass: the fused product <c>Wᵀ·z</c> over
+    /// <see cref="LayerWeights.FusedTransposed"/> (<paramref name="w"/>, pinned by the caller) and
+    /// <paramref name="z"/> = [x; h_prev] (In + H, a copy, so h may be written in place), with the gates applied to each
+    /// register of sums; bitwise equal to the product followed by <see cref="ForwardRow"/>. Only where
+    /// <see cref="GatesFromProduct"/> and H is a multiple of <c>TS.Count</c>; <see cref="RowStep.Gates"/> is not used.
+    /// </summary>
+    static virtual unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* w, float* z, in RowStep s)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged => throw new NotSupportedException("this cell has no gates-from-product step");
+
     /// <summary>One backward step; see <see cref="BackwardStep"/> for the buffers.</summary>
     static abstract void Backward<TProduct>(ref BackwardStep s)
         where TProduct : IRecurrentProduct;

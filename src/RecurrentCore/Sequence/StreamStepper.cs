@@ -93,7 +93,7 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
     where TV : unmanaged
 {
     private readonly LayerWeights[] _weights;
-    private readonly bool _fused;
+    private readonly bool _fused, _gatesFromProduct;
     private readonly int _inputSize, _hidden;
     private readonly float* _h, _c, _gates, _scratch, _z;
 
@@ -109,6 +109,7 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
 
         // LayerWeights keeps a fused layout only for a cell whose ForwardRow takes it (AddRecurrent = false).
         _fused = typeof(TProduct) == typeof(ColumnGemvProduct) && _weights[0].FusedTransposed is not null;
+        _gatesFromProduct = _fused && TCell.GatesFromProduct && ColumnGatesKernel<TS, TV>.Fits(cfg.HiddenSize);
         _inputSize = cfg.InputSize;
         _hidden = cfg.HiddenSize;
         _h = (float*)Unsafe.AsPointer(ref H[0]);
@@ -134,21 +135,6 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                 {
                     var w = _weights[l];
                     float* hl = _h + ((nint)l * h);
-                    // The products start from zero and the gate kernel adds the folded bias: no bias pass over the gates.
-                    if (_fused)
-                    {
-                        RowCopy<TS, TV>.Copy(input, _z, inSize);
-                        RowCopy<TS, TV>.Copy(hl, _z + inSize, h);
-                        fixed (float* wt = w.FusedTransposed)
-                        {
-                            GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, w.FusedColumns, _z, _gates, accumulate: false);
-                        }
-                    }
-                    else
-                    {
-                        TProduct.ForwardRow<TS, TV>(w.Ih, input, _gates, accumulate: false);
-                    }
-
                     // Every gate kernel reads h_prev only through the recurrent product or element by element, so the
                     // state updates in place.
                     step.HPrev = hl;
@@ -159,10 +145,32 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                         step.C = step.CPrev;
                     }
 
+                    // The products start from zero and the gate kernel adds the folded bias: no bias pass over the gates.
                     fixed (float* bias = w.ProjectionBias)
                     {
                         step.Bias = bias;
-                        TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                        if (_fused)
+                        {
+                            RowCopy<TS, TV>.Copy(input, _z, inSize);
+                            RowCopy<TS, TV>.Copy(hl, _z + inSize, h);
+                            fixed (float* wt = w.FusedTransposed)
+                            {
+                                if (_gatesFromProduct)
+                                {
+                                    TCell.ForwardFromProduct<TS, TV>(w, wt, _z, in step);
+                                }
+                                else
+                                {
+                                    GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, w.FusedColumns, _z, _gates, accumulate: false);
+                                    TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                                }
+                            }
+                        }
+                        else
+                        {
+                            TProduct.ForwardRow<TS, TV>(w.Ih, input, _gates, accumulate: false);
+                            TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                        }
                     }
 
                     input = hl;

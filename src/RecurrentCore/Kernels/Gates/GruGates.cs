@@ -216,6 +216,21 @@ internal static unsafe class GruGates
         RowDriver.Run<ForwardRow, TS, TV>(ref k, hidden);
     }
 
+    /// <summary>
+    /// <see cref="ForwardFused"/> straight from the product: the fused layout's sums (<paramref name="rows"/> × 4H
+    /// transposed weights <paramref name="w"/> over <paramref name="z"/> = [x; h_prev], <see cref="ColumnGatesKernel{TS, TV}"/>)
+    /// handed over in registers; bitwise equal to the product followed by <see cref="ForwardFused"/>. H must be a multiple
+    /// of <c>TS.Count</c>; <paramref name="h"/> may be <paramref name="hPrev"/> (z holds its copy).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ForwardFromProduct<TS, TV>(float* w, int rows, nint hidden, float* z, float* biasIh, float* biasHh, float* hPrev, float* h)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new ForwardRow { BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, H = h, Hidden = hidden, Fused = true };
+        ColumnGatesKernel<TS, TV>.Run(w, rows, hidden, z, ref k);
+    }
+
     /// <summary>The row backward at width <typeparamref name="TS"/>, no checks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Backward<TS, TV>(nint hidden, float* gates, float* ghN, float* hPrev, float* dh, float* dGi, float* dGh, float* dhPrev)
@@ -226,7 +241,7 @@ internal static unsafe class GruGates
         RowDriver.Run<BackwardRow, TS, TV>(ref k, hidden);
     }
 
-    private struct ForwardRow : IRowKernel
+    private struct ForwardRow : IRowKernel, IGateBlocks
     {
         public float* Gi;
         public float* Gh;
@@ -248,21 +263,28 @@ internal static unsafe class GruGates
             nint n = Hidden;
             float* gi = Gi + j;
             float* gh = Gh + j;
-            TV ar, az, ghn;
             if (Fused)
             {
-                ar = TS.Load(gi);
-                az = TS.Load(gi + n);
-                ghn = TS.Load(gh);
+                Finish<TS, TV>(j, TS.Load(gi), TS.Load(gi + n), TS.Load(gi + (2 * n)), TS.Load(gh));
             }
             else
             {
-                ar = TS.Add(TS.Load(gi), TS.Load(gh));
-                az = TS.Add(TS.Load(gi + n), TS.Load(gh + n));
-                ghn = TS.Load(gh + (2 * n));
+                Finish<TS, TV>(j, TS.Add(TS.Load(gi), TS.Load(gh)), TS.Add(TS.Load(gi + n), TS.Load(gh + n)), TS.Load(gi + (2 * n)), TS.Load(gh + (2 * n)));
             }
+        }
 
-            var ain = TS.Load(gi + (2 * n));
+        /// <summary>The fused layout's four blocks [r | z | n_x | n_h] from the product's registers.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Apply<TS, TV>(nint j, TV a0, TV a1, TV a2, TV a3)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged => Finish<TS, TV>(j, a0, a1, a2, a3);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Finish<TS, TV>(nint j, TV ar, TV az, TV ain, TV ghn)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            nint n = Hidden;
             if (BiasIh != null)
             {
                 float* b = BiasIh + j;
@@ -286,6 +308,8 @@ internal static unsafe class GruGates
             TS.Store(TS.MultiplyAdd(z, TS.Subtract(hp, nn), nn), H + j);
             if (Save)
             {
+                float* gi = Gi + j;
+                float* gh = Gh + j;
                 TS.Store(r, gi);
                 TS.Store(z, gi + n);
                 TS.Store(nn, gi + (2 * n));

@@ -243,7 +243,22 @@ internal static unsafe class LstmGates
         RowDriver.Run<BackwardRow, TS, TV>(ref k, hidden);
     }
 
-    private struct ForwardRow : IRowKernel
+    /// <summary>
+    /// The inference row forward straight from the product: <c>gates = Wᵀ·z</c> over the fused transposed weights
+    /// <paramref name="w"/> (<paramref name="rows"/> × 4H, <see cref="ColumnGatesKernel{TS, TV}"/>), then the gates of
+    /// each register while its sums are in registers; bitwise equal to the product followed by
+    /// <see cref="Forward{TS, TV}"/>. H must be a multiple of <c>TS.Count</c>; <paramref name="bias"/> may be null.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ForwardFromProduct<TS, TV>(float* w, int rows, nint hidden, float* z, float* bias, float* cPrev, float* c, float* h)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new ForwardRow { Bias = bias, CPrev = cPrev, C = c, H = h, Hidden = hidden };
+        ColumnGatesKernel<TS, TV>.Run(w, rows, hidden, z, ref k);
+    }
+
+    private struct ForwardRow : IRowKernel, IGateBlocks
     {
         public float* Gates;
         public float* Bias;
@@ -261,10 +276,15 @@ internal static unsafe class LstmGates
         {
             nint n = Hidden;
             float* g = Gates + j;
-            var ai = TS.Load(g);
-            var af = TS.Load(g + n);
-            var ag = TS.Load(g + (2 * n));
-            var ao = TS.Load(g + (3 * n));
+            Apply<TS, TV>(j, TS.Load(g), TS.Load(g + n), TS.Load(g + (2 * n)), TS.Load(g + (3 * n)));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Apply<TS, TV>(nint j, TV ai, TV af, TV ag, TV ao)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            nint n = Hidden;
             if (Bias != null)
             {
                 float* b = Bias + j;
@@ -289,6 +309,7 @@ internal static unsafe class LstmGates
 
             if (Save)
             {
+                float* g = Gates + j;
                 TS.Store(i, g);
                 TS.Store(f, g + n);
                 TS.Store(gg, g + (2 * n));
