@@ -73,17 +73,16 @@ internal readonly struct GruCell : ICell
         }
     }
 
-    /// <summary>The fused [r | z | n_x | n_h] layout exists below <see cref="RecurrentProducts.GruFusedBelowHidden"/>.</summary>
     public static bool GatesFromProduct => true;
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public static unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* w, float* z, in RowStep s)
+    public static unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* panels, float* x, float* hPrev, bool descending, in RowStep s)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
     {
         fixed (float* biasHh = weights.GateBiasHh)
         {
-            GruGates.ForwardFromProduct<TS, TV>(w, weights.InputSize + weights.HiddenSize, weights.HiddenSize, z, s.Bias, biasHh, s.HPrev, s.H);
+            GruGates.ForwardFromProduct<TS, TV>(panels, weights.InputSize, weights.HiddenSize, x, hPrev, descending, s.Bias, biasHh, s.H);
         }
     }
 

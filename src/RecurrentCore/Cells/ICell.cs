@@ -54,19 +54,19 @@ internal interface ICell
         where TV : unmanaged;
 
     /// <summary>
-    /// Whether <see cref="ForwardFromProduct"/> exists: the cell's fused one-row layout
-    /// (<see cref="LayerWeights.FusedTransposed"/>) has four blocks of H columns whose sums its gates take in registers.
+    /// Whether <see cref="ForwardFromProduct"/> exists: the cell's gates take G = 3 or 4 blocks of sums over
+    /// [W_ih | W_hh] rows straight from registers (<see cref="LayerWeights.GatePanels"/>).
     /// </summary>
     static virtual bool GatesFromProduct => false;
 
     /// <summary>
-    /// One inference step for one row as a single pass: the fused product <c>Wᵀ·z</c> over
-    /// <see cref="LayerWeights.FusedTransposed"/> (<paramref name="w"/>, pinned by the caller) and
-    /// <paramref name="z"/> = [x; h_prev] (In + H, a copy, so h may be written in place), with the gates applied to each
-    /// register of sums; bitwise equal to the product followed by <see cref="ForwardRow"/>. Only where
-    /// <see cref="GatesFromProduct"/> and H is a multiple of <c>TS.Count</c>; <see cref="RowStep.Gates"/> is not used.
+    /// One inference step for one row as a single pass over the layer's gate panels (<paramref name="panels"/>,
+    /// <see cref="LayerWeights.GatePanels"/> for width <typeparamref name="TS"/>): the product over x
+    /// (<paramref name="x"/>) and h_prev (<paramref name="hPrev"/>, a copy, so <see cref="RowStep.H"/> may be the state),
+    /// the gates applied per register of sums. Only where <see cref="GatesFromProduct"/> and H is a multiple of
+    /// <c>TS.Count</c>; <see cref="RowStep.Gates"/> and <see cref="RowStep.HPrev"/> are not used.
     /// </summary>
-    static virtual unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* w, float* z, in RowStep s)
+    static virtual unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* panels, float* x, float* hPrev, bool descending, in RowStep s)
         where TS : struct, ISimd<TV>
         where TV : unmanaged => throw new NotSupportedException("this cell has no gates-from-product step");
 

@@ -217,18 +217,19 @@ internal static unsafe class GruGates
     }
 
     /// <summary>
-    /// <see cref="ForwardFused"/> straight from the product: the fused layout's sums (<paramref name="rows"/> × 4H
-    /// transposed weights <paramref name="w"/> over <paramref name="z"/> = [x; h_prev], <see cref="ColumnGatesKernel{TS, TV}"/>)
-    /// handed over in registers; bitwise equal to the product followed by <see cref="ForwardFused"/>. H must be a multiple
-    /// of <c>TS.Count</c>; <paramref name="h"/> may be <paramref name="hPrev"/> (z holds its copy).
+    /// <see cref="ForwardFused"/> straight from the product: the sums [r | z | n_x | n_h] over x
+    /// (<paramref name="inputs"/>) and <paramref name="hPrev"/> from the layer's panels
+    /// (<see cref="ColumnGatesKernel{TS, TV}"/>, 3 blocks), handed over in registers. H must be a multiple of
+    /// <c>TS.Count</c>; the biases may be null; <paramref name="hPrev"/> must not be <paramref name="h"/> (pass a copy).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ForwardFromProduct<TS, TV>(float* w, int rows, nint hidden, float* z, float* biasIh, float* biasHh, float* hPrev, float* h)
+    internal static void ForwardFromProduct<TS, TV>(
+        float* panels, int inputs, int hidden, float* x, float* hPrev, bool descending, float* biasIh, float* biasHh, float* h)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
     {
         var k = new ForwardRow { BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, H = h, Hidden = hidden, Fused = true };
-        ColumnGatesKernel<TS, TV>.Run(w, rows, hidden, z, ref k);
+        ColumnGatesKernel<TS, TV>.Run(panels, inputs, hidden, x, hPrev, descending, ref k);
     }
 
     /// <summary>The row backward at width <typeparamref name="TS"/>, no checks.</summary>
@@ -254,6 +255,8 @@ internal static unsafe class GruGates
 
         /// <summary>Gi holds r and z summed over both products and Gh points at n_h alone (<see cref="ForwardFused"/>).</summary>
         public bool Fused;
+
+        public static int Blocks => 3;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)

@@ -244,18 +244,19 @@ internal static unsafe class LstmGates
     }
 
     /// <summary>
-    /// The inference row forward straight from the product: <c>gates = Wᵀ·z</c> over the fused transposed weights
-    /// <paramref name="w"/> (<paramref name="rows"/> × 4H, <see cref="ColumnGatesKernel{TS, TV}"/>), then the gates of
-    /// each register while its sums are in registers; bitwise equal to the product followed by
-    /// <see cref="Forward{TS, TV}"/>. H must be a multiple of <c>TS.Count</c>; <paramref name="bias"/> may be null.
+    /// The inference row forward straight from the product: the gate sums over x (<paramref name="inputs"/>) and
+    /// <paramref name="hPrev"/> from the layer's panels (<see cref="ColumnGatesKernel{TS, TV}"/>, 4 blocks), the gates of
+    /// each register applied while its sums are in registers. H must be a multiple of <c>TS.Count</c>;
+    /// <paramref name="bias"/> may be null; <paramref name="hPrev"/> must not be <paramref name="h"/> (pass a copy).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ForwardFromProduct<TS, TV>(float* w, int rows, nint hidden, float* z, float* bias, float* cPrev, float* c, float* h)
+    internal static void ForwardFromProduct<TS, TV>(
+        float* panels, int inputs, int hidden, float* x, float* hPrev, bool descending, float* bias, float* cPrev, float* c, float* h)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
     {
         var k = new ForwardRow { Bias = bias, CPrev = cPrev, C = c, H = h, Hidden = hidden };
-        ColumnGatesKernel<TS, TV>.Run(w, rows, hidden, z, ref k);
+        ColumnGatesKernel<TS, TV>.Run(panels, inputs, hidden, x, hPrev, descending, ref k);
     }
 
     private struct ForwardRow : IRowKernel, IGateBlocks
@@ -268,6 +269,8 @@ internal static unsafe class LstmGates
         public float* TanhC;
         public nint Hidden;
         public bool Save;
+
+        public static int Blocks => 4;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
