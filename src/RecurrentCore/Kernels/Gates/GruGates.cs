@@ -65,39 +65,9 @@ internal static unsafe class GruGates
         ReadOnlySpan<float> biasHh, ReadOnlySpan<float> hPrev, int hPrevStride, Span<float> h, int hStride, bool saveActivations,
         KernelVariant? variant = null)
     {
-        var v = Variants.Resolve(variant);
-        Shapes.Dimensions(batch, hiddenSize);
-        int n = hiddenSize;
-        Shapes.Rows(gi.Length, batch, 3 * n, giStride, nameof(gi));
-        Shapes.Rows(gh.Length, batch, 3 * n, ghStride, nameof(gh));
-        Shapes.OptionalVector(biasIh.Length, 3 * n, nameof(biasIh));
-        Shapes.OptionalVector(biasHh.Length, 3 * n, nameof(biasHh));
-        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
-        Shapes.Rows(h.Length, batch, n, hStride, nameof(h));
-
-        fixed (float* pgi = gi)
-        fixed (float* pgh = gh)
-        fixed (float* pbi = biasIh)
-        fixed (float* pbh = biasHh)
-        fixed (float* php = hPrev)
-        fixed (float* ph = h)
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                var k = new ForwardRow
-                {
-                    Gi = pgi + ((nint)b * giStride),
-                    Gh = pgh + ((nint)b * ghStride),
-                    BiasIh = pbi,
-                    BiasHh = pbh,
-                    HPrev = php + ((nint)b * hPrevStride),
-                    H = ph + ((nint)b * hStride),
-                    Hidden = n,
-                    Save = saveActivations,
-                };
-                RowDriver.Run(ref k, n, v);
-            }
-        }
+        GruRows.Forward<ForwardRow>(
+            batch, hiddenSize, gi, giStride, gh, 3 * hiddenSize, ghStride, nameof(gh), biasIh, biasHh, hPrev, hPrevStride, h, hStride, nameof(h),
+            saveActivations, variant);
     }
 
     /// <summary>GRU backward gates for one row.</summary>
@@ -242,7 +212,7 @@ internal static unsafe class GruGates
         RowDriver.Run<BackwardRow, TS, TV>(ref k, hidden);
     }
 
-    private struct ForwardRow : IRowKernel, IGateBlocks
+    private struct ForwardRow : IRowKernel, IGateBlocks, IGruForwardRow<ForwardRow>
     {
         public float* Gi;
         public float* Gh;
@@ -257,6 +227,9 @@ internal static unsafe class GruGates
         public bool Fused;
 
         public static int Blocks => 3;
+
+        public static ForwardRow At(float* gi, float* gh, float* biasIh, float* biasHh, float* hPrev, float* output, nint hidden, bool save) =>
+            new() { Gi = gi, Gh = gh, BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, H = output, Hidden = hidden, Save = save };
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
