@@ -73,6 +73,19 @@ internal readonly struct GruCell : ICell
         }
     }
 
+    public static bool GatesFromProduct => true;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* panels, float* x, float* hPrev, bool descending, in RowStep s)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        fixed (float* biasHh = weights.GateBiasHh)
+        {
+            GruGates.ForwardFromProduct<TS, TV>(panels, weights.InputSize, weights.HiddenSize, x, hPrev, descending, s.Bias, biasHh, s.H);
+        }
+    }
+
     /// <summary>dGi, dGh (zero for inactive rows) and dh_prev = dh⊙z + dGh·W_hh; inactive rows pass dh through.</summary>
     public static void Backward<TProduct>(ref BackwardStep s)
         where TProduct : IRecurrentProduct

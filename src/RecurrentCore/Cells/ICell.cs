@@ -53,6 +53,23 @@ internal interface ICell
         where TS : struct, ISimd<TV>
         where TV : unmanaged;
 
+    /// <summary>
+    /// Whether <see cref="ForwardFromProduct"/> exists: the cell's gates take G = 3 or 4 blocks of sums over
+    /// [W_ih | W_hh] rows straight from registers (<see cref="LayerWeights.GatePanels"/>).
+    /// </summary>
+    static virtual bool GatesFromProduct => false;
+
+    /// <summary>
+    /// One inference step for one row as a single pass over the layer's gate panels (<paramref name="panels"/>,
+    /// <see cref="LayerWeights.GatePanels"/> for width <typeparamref name="TS"/>): the product over x
+    /// (<paramref name="x"/>) and h_prev (<paramref name="hPrev"/>, a copy, so <see cref="RowStep.H"/> may be the state),
+    /// the gates applied per register of sums. Only where <see cref="GatesFromProduct"/> and H is a multiple of
+    /// <c>TS.Count</c>; <see cref="RowStep.Gates"/> and <see cref="RowStep.HPrev"/> are not used.
+    /// </summary>
+    static virtual unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* panels, float* x, float* hPrev, bool descending, in RowStep s)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged => throw new NotSupportedException("this cell has no gates-from-product step");
+
     /// <summary>One backward step; see <see cref="BackwardStep"/> for the buffers.</summary>
     static abstract void Backward<TProduct>(ref BackwardStep s)
         where TProduct : IRecurrentProduct;

@@ -11,6 +11,9 @@ namespace RecurrentCore.Cells;
 internal sealed class LayerWeights
 {
     private readonly CellType _cell;
+    private readonly Lock _panelsLock = new();
+    private float[]? _panels;
+    private int _panelWidth;
 
     public LayerWeights(CellType cell, int inputSize, int hiddenSize, float[] weightIh, float[] weightHh, float[]? biasIh, float[]? biasHh, KernelVariant variant)
     {
@@ -112,6 +115,27 @@ internal sealed class LayerWeights
     public float[] GateBiasHh { get; }
 
     /// <summary>
+    /// The gate panels of this layer for registers of <paramref name="width"/> lanes
+    /// (<see cref="ColumnGatePanels.Pack"/>: (In + H)·G·H floats, pinned), laid out on first use by a one-row stream of
+    /// a cell that <see cref="ICell.GatesFromProduct"/> and kept in step with the weights by <see cref="Refresh"/>.
+    /// </summary>
+    public float[] GatePanels(int width)
+    {
+        lock (_panelsLock)
+        {
+            if (_panels is null || _panelWidth != width)
+            {
+                var panels = GC.AllocateArray<float>(ColumnGatePanels.Length(InputSize, HiddenSize, _cell.GateCount), pinned: true);
+                ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, width, panels);
+                _panelWidth = width;
+                _panels = panels;
+            }
+
+            return _panels;
+        }
+    }
+
+    /// <summary>
     /// Re-derives the transposed, packed and folded copies after the row-major weights or biases were changed in place
     /// (training); allocates nothing.
     /// </summary>
@@ -127,6 +151,14 @@ internal sealed class LayerWeights
         if (!_cell.RecurrentFirst && FusedTransposed is not null)
         {
             FillGruFused();
+        }
+
+        lock (_panelsLock)
+        {
+            if (_panels is not null)
+            {
+                ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, _panelWidth, _panels);
+            }
         }
 
         FoldBias();

@@ -64,6 +64,14 @@ internal readonly struct LstmCell : ICell
         LstmGates.Forward<TS, TV>(w.HiddenSize, s.Gates, s.Bias, s.CPrev, s.C, s.H, s.Training ? s.Saved : null, s.Training);
     }
 
+    public static bool GatesFromProduct => true;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* panels, float* x, float* hPrev, bool descending, in RowStep s)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged =>
+        LstmGates.ForwardFromProduct<TS, TV>(panels, weights.InputSize, weights.HiddenSize, x, hPrev, descending, s.Bias, s.CPrev, s.C, s.H);
+
     /// <summary>dGates, dc_prev = dc_total⊙f and dh_prev = dGates·W_hh; inactive rows pass dh and dc through.</summary>
     public static void Backward<TProduct>(ref BackwardStep s)
         where TProduct : IRecurrentProduct

@@ -93,7 +93,9 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
     where TV : unmanaged
 {
     private readonly LayerWeights[] _weights;
-    private readonly bool _fused;
+    private readonly bool _fused, _gatesFromProduct;
+    private readonly float*[] _panels;
+    private bool _descending;
     private readonly int _inputSize, _hidden;
     private readonly float* _h, _c, _gates, _scratch, _z;
 
@@ -109,6 +111,16 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
 
         // LayerWeights keeps a fused layout only for a cell whose ForwardRow takes it (AddRecurrent = false).
         _fused = typeof(TProduct) == typeof(ColumnGemvProduct) && _weights[0].FusedTransposed is not null;
+        // Every layer's gates from its panels when the cell allows it and H fills whole registers (any H: one stream
+        // through (In + H)·G·H floats per step, no gate row stored); else the products and the row gate kernel.
+        _gatesFromProduct = TCell.GatesFromProduct && ColumnGatesKernel<TS, TV>.Fits(cfg.HiddenSize);
+        _panels = new float*[_gatesFromProduct ? cfg.NumLayers : 0];
+        for (int l = 0; l < _panels.Length; l++)
+        {
+            // Pinned (GC.AllocateArray) and kept alive by the layer's weights.
+            _panels[l] = (float*)Unsafe.AsPointer(ref _weights[l].GatePanels(TS.Count)[0]);
+        }
+
         _inputSize = cfg.InputSize;
         _hidden = cfg.HiddenSize;
         _h = (float*)Unsafe.AsPointer(ref H[0]);
@@ -134,35 +146,44 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                 {
                     var w = _weights[l];
                     float* hl = _h + ((nint)l * h);
-                    // The products start from zero and the gate kernel adds the folded bias: no bias pass over the gates.
-                    if (_fused)
-                    {
-                        RowCopy<TS, TV>.Copy(input, _z, inSize);
-                        RowCopy<TS, TV>.Copy(hl, _z + inSize, h);
-                        fixed (float* wt = w.FusedTransposed)
-                        {
-                            GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, w.FusedColumns, _z, _gates, accumulate: false);
-                        }
-                    }
-                    else
-                    {
-                        TProduct.ForwardRow<TS, TV>(w.Ih, input, _gates, accumulate: false);
-                    }
-
-                    // Every gate kernel reads h_prev only through the recurrent product or element by element, so the
-                    // state updates in place.
-                    step.HPrev = hl;
-                    step.H = hl;
                     if (TCell.HasCellState)
                     {
                         step.CPrev = _c + ((nint)l * h);
                         step.C = step.CPrev;
                     }
 
+                    // The products start from zero and the gate kernel adds the folded bias: no bias pass over the gates.
                     fixed (float* bias = w.ProjectionBias)
                     {
                         step.Bias = bias;
-                        TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                        step.H = hl;
+                        if (_gatesFromProduct)
+                        {
+                            // h is written register by register while later registers still need h_prev: read a copy.
+                            RowCopy<TS, TV>.Copy(hl, _z, h);
+                            TCell.ForwardFromProduct<TS, TV>(w, _panels[l], input, _z, _descending, in step);
+                        }
+                        else
+                        {
+                            // Every gate kernel reads h_prev only through the recurrent product or element by element, so
+                            // the state updates in place.
+                            step.HPrev = hl;
+                            if (_fused)
+                            {
+                                RowCopy<TS, TV>.Copy(input, _z, inSize);
+                                RowCopy<TS, TV>.Copy(hl, _z + inSize, h);
+                                fixed (float* wt = w.FusedTransposed)
+                                {
+                                    GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, w.FusedColumns, _z, _gates, accumulate: false);
+                                }
+                            }
+                            else
+                            {
+                                TProduct.ForwardRow<TS, TV>(w.Ih, input, _gates, accumulate: false);
+                            }
+
+                            TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                        }
                     }
 
                     input = hl;
@@ -170,6 +191,10 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                 }
 
                 RowCopy<TS, TV>.Copy(input, py + ((nint)s * h), h);
+
+                // The panels' registers are independent: alternate their order so the next step starts on those
+                // still in cache (H = 256: half of 2 MiB stays in a 1 MiB L2). Same bits either way.
+                _descending = !_descending;
             }
         }
     }

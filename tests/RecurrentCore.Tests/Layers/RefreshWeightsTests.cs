@@ -44,15 +44,20 @@ public class RefreshWeightsTests
     /// which RefreshWeights must re-derive too.
     /// </summary>
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Gru)]
-    [InlineData(CellKind.RnnTanh)]
-    public void Refreshed_stream_equals_a_rebuilt_one(CellKind cell)
+    [InlineData(CellKind.Lstm, 9)]
+    [InlineData(CellKind.Gru, 9)]
+    [InlineData(CellKind.RnnTanh, 9)]
+    [InlineData(CellKind.Lstm, 16)]
+    [InlineData(CellKind.Gru, 16)]
+    public void Refreshed_stream_equals_a_rebuilt_one(CellKind cell, int hidden)
     {
         var rng = new Random(11);
-        var cfg = new RecurrentConfig(cell, 5, 9, numLayers: 2);
+        var cfg = new RecurrentConfig(cell, 5, hidden, numLayers: 2);
         var p = FastPathHarness.Parameters(cfg, rng, 0.4);
         var layer = RecurrentLayer.FromParameters(p);
+
+        // A stream made before the change (H = 16: its gate panels are laid out now) must see the new weights too.
+        var early = layer.CreateStream();
         var p2 = FastPathHarness.Parameters(cfg, rng, 0.4);
         foreach (var (_, _, l, d, kind) in RecurrentParameters.Layout(cfg))
         {
@@ -72,6 +77,8 @@ public class RefreshWeightsTests
         var b = new float[a.Length];
         layer.CreateStream().Step(x, T, a);
         rebuilt.CreateStream().Step(x, T, b);
+        Assert.Equal(b, a);
+        early.Step(x, T, a);
         Assert.Equal(b, a);
     }
 }

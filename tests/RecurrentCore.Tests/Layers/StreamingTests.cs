@@ -11,20 +11,28 @@ namespace RecurrentCore.Tests.Layers;
 [Trait("Category", "Kernels")]
 public class StreamingTests
 {
-    public static TheoryData<KernelVariant, CellKind, int, bool> Cases()
+    public static TheoryData<KernelVariant, CellKind, int, bool, int> Cases()
     {
-        var data = new TheoryData<KernelVariant, CellKind, int, bool>();
+        var data = new TheoryData<KernelVariant, CellKind, int, bool, int>();
         foreach (var v in KernelCatalog.Supported)
         {
             foreach (var cell in new[] { CellKind.Lstm, CellKind.Gru, CellKind.RnnTanh, CellKind.RnnRelu })
             {
-                data.Add(v, cell, 1, true);
-                data.Add(v, cell, 3, true);
+                data.Add(v, cell, 1, true, 13);
+                data.Add(v, cell, 3, true, 13);
             }
 
             // The GRU that resets before W_hn (ONNX linear_before_reset = 0).
-            data.Add(v, CellKind.Gru, 1, false);
-            data.Add(v, CellKind.Gru, 3, false);
+            data.Add(v, CellKind.Gru, 1, false, 13);
+            data.Add(v, CellKind.Gru, 3, false, 13);
+
+            // One stream whose H fills whole registers of every width: the gates-from-panels step (LSTM, GRU) at
+            // the column sizes (32, 48) and the row sizes (64, 80).
+            foreach (int hidden in new[] { 32, 48, 64, 80 })
+            {
+                data.Add(v, CellKind.Lstm, 1, true, hidden);
+                data.Add(v, CellKind.Gru, 1, true, hidden);
+            }
         }
 
         return data;
@@ -32,10 +40,10 @@ public class StreamingTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Steps_carry_state_like_a_sequence_forward(KernelVariant variant, CellKind cell, int batch, bool linearBeforeReset)
+    public void Steps_carry_state_like_a_sequence_forward(KernelVariant variant, CellKind cell, int batch, bool linearBeforeReset, int hidden)
     {
         var rng = new Random(17);
-        var cfg = new RecurrentConfig(cell, 6, 13, numLayers: 2) { LinearBeforeReset = linearBeforeReset };
+        var cfg = new RecurrentConfig(cell, 6, hidden, numLayers: 2) { LinearBeforeReset = linearBeforeReset };
         var p = Parameters(cfg, rng, 0.4);
         const int T = 12;
         var x = Round(RandomData.Normal(rng, T * batch * cfg.InputSize));

@@ -65,39 +65,9 @@ internal static unsafe class GruGates
         ReadOnlySpan<float> biasHh, ReadOnlySpan<float> hPrev, int hPrevStride, Span<float> h, int hStride, bool saveActivations,
         KernelVariant? variant = null)
     {
-        var v = Variants.Resolve(variant);
-        Shapes.Dimensions(batch, hiddenSize);
-        int n = hiddenSize;
-        Shapes.Rows(gi.Length, batch, 3 * n, giStride, nameof(gi));
-        Shapes.Rows(gh.Length, batch, 3 * n, ghStride, nameof(gh));
-        Shapes.OptionalVector(biasIh.Length, 3 * n, nameof(biasIh));
-        Shapes.OptionalVector(biasHh.Length, 3 * n, nameof(biasHh));
-        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
-        Shapes.Rows(h.Length, batch, n, hStride, nameof(h));
-
-        fixed (float* pgi = gi)
-        fixed (float* pgh = gh)
-        fixed (float* pbi = biasIh)
-        fixed (float* pbh = biasHh)
-        fixed (float* php = hPrev)
-        fixed (float* ph = h)
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                var k = new ForwardRow
-                {
-                    Gi = pgi + ((nint)b * giStride),
-                    Gh = pgh + ((nint)b * ghStride),
-                    BiasIh = pbi,
-                    BiasHh = pbh,
-                    HPrev = php + ((nint)b * hPrevStride),
-                    H = ph + ((nint)b * hStride),
-                    Hidden = n,
-                    Save = saveActivations,
-                };
-                RowDriver.Run(ref k, n, v);
-            }
-        }
+        GruRows.Forward<ForwardRow>(
+            batch, hiddenSize, gi, giStride, gh, 3 * hiddenSize, ghStride, nameof(gh), biasIh, biasHh, hPrev, hPrevStride, h, hStride, nameof(h),
+            saveActivations, variant);
     }
 
     /// <summary>GRU backward gates for one row.</summary>
@@ -216,6 +186,22 @@ internal static unsafe class GruGates
         RowDriver.Run<ForwardRow, TS, TV>(ref k, hidden);
     }
 
+    /// <summary>
+    /// <see cref="ForwardFused"/> straight from the product: the sums [r | z | n_x | n_h] over x
+    /// (<paramref name="inputs"/>) and <paramref name="hPrev"/> from the layer's panels
+    /// (<see cref="ColumnGatesKernel{TS, TV}"/>, 3 blocks), handed over in registers. H must be a multiple of
+    /// <c>TS.Count</c>; the biases may be null; <paramref name="hPrev"/> must not be <paramref name="h"/> (pass a copy).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ForwardFromProduct<TS, TV>(
+        float* panels, int inputs, int hidden, float* x, float* hPrev, bool descending, float* biasIh, float* biasHh, float* h)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new ForwardRow { BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, H = h, Hidden = hidden, Fused = true };
+        ColumnGatesKernel<TS, TV>.Run(panels, inputs, hidden, x, hPrev, descending, ref k);
+    }
+
     /// <summary>The row backward at width <typeparamref name="TS"/>, no checks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Backward<TS, TV>(nint hidden, float* gates, float* ghN, float* hPrev, float* dh, float* dGi, float* dGh, float* dhPrev)
@@ -226,7 +212,7 @@ internal static unsafe class GruGates
         RowDriver.Run<BackwardRow, TS, TV>(ref k, hidden);
     }
 
-    private struct ForwardRow : IRowKernel
+    private struct ForwardRow : IRowKernel, IGateBlocks, IGruForwardRow<ForwardRow>
     {
         public float* Gi;
         public float* Gh;
@@ -240,6 +226,11 @@ internal static unsafe class GruGates
         /// <summary>Gi holds r and z summed over both products and Gh points at n_h alone (<see cref="ForwardFused"/>).</summary>
         public bool Fused;
 
+        public static int Blocks => 3;
+
+        public static ForwardRow At(float* gi, float* gh, float* biasIh, float* biasHh, float* hPrev, float* output, nint hidden, bool save) =>
+            new() { Gi = gi, Gh = gh, BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, H = output, Hidden = hidden, Save = save };
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
@@ -248,21 +239,28 @@ internal static unsafe class GruGates
             nint n = Hidden;
             float* gi = Gi + j;
             float* gh = Gh + j;
-            TV ar, az, ghn;
             if (Fused)
             {
-                ar = TS.Load(gi);
-                az = TS.Load(gi + n);
-                ghn = TS.Load(gh);
+                Finish<TS, TV>(j, TS.Load(gi), TS.Load(gi + n), TS.Load(gi + (2 * n)), TS.Load(gh));
             }
             else
             {
-                ar = TS.Add(TS.Load(gi), TS.Load(gh));
-                az = TS.Add(TS.Load(gi + n), TS.Load(gh + n));
-                ghn = TS.Load(gh + (2 * n));
+                Finish<TS, TV>(j, TS.Add(TS.Load(gi), TS.Load(gh)), TS.Add(TS.Load(gi + n), TS.Load(gh + n)), TS.Load(gi + (2 * n)), TS.Load(gh + (2 * n)));
             }
+        }
 
-            var ain = TS.Load(gi + (2 * n));
+        /// <summary>The fused layout's four blocks [r | z | n_x | n_h] from the product's registers.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Apply<TS, TV>(nint j, TV a0, TV a1, TV a2, TV a3)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged => Finish<TS, TV>(j, a0, a1, a2, a3);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Finish<TS, TV>(nint j, TV ar, TV az, TV ain, TV ghn)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            nint n = Hidden;
             if (BiasIh != null)
             {
                 float* b = BiasIh + j;
@@ -286,6 +284,8 @@ internal static unsafe class GruGates
             TS.Store(TS.MultiplyAdd(z, TS.Subtract(hp, nn), nn), H + j);
             if (Save)
             {
+                float* gi = Gi + j;
+                float* gh = Gh + j;
                 TS.Store(r, gi);
                 TS.Store(z, gi + n);
                 TS.Store(nn, gi + (2 * n));

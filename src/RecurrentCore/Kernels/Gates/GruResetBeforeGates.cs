@@ -189,37 +189,9 @@ internal static unsafe class GruResetBeforeGates
         int batch, int hiddenSize, Span<float> gi, int giStride, ReadOnlySpan<float> ghRz, int ghRzStride, ReadOnlySpan<float> biasIh,
         ReadOnlySpan<float> biasHh, ReadOnlySpan<float> hPrev, int hPrevStride, Span<float> rh, int rhStride, KernelVariant? variant = null)
     {
-        var v = Variants.Resolve(variant);
-        Shapes.Dimensions(batch, hiddenSize);
-        int n = hiddenSize;
-        Shapes.Rows(gi.Length, batch, 3 * n, giStride, nameof(gi));
-        Shapes.Rows(ghRz.Length, batch, 2 * n, ghRzStride, nameof(ghRz));
-        Shapes.OptionalVector(biasIh.Length, 3 * n, nameof(biasIh));
-        Shapes.OptionalVector(biasHh.Length, 3 * n, nameof(biasHh));
-        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
-        Shapes.Rows(rh.Length, batch, n, rhStride, nameof(rh));
-        fixed (float* pgi = gi)
-        fixed (float* pgh = ghRz)
-        fixed (float* pbi = biasIh)
-        fixed (float* pbh = biasHh)
-        fixed (float* php = hPrev)
-        fixed (float* prh = rh)
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                var k = new Stage1Row
-                {
-                    Gi = pgi + ((nint)b * giStride),
-                    GhRz = pgh + ((nint)b * ghRzStride),
-                    BiasIh = pbi,
-                    BiasHh = pbh,
-                    HPrev = php + ((nint)b * hPrevStride),
-                    Rh = prh + ((nint)b * rhStride),
-                    Hidden = n,
-                };
-                RowDriver.Run(ref k, n, v);
-            }
-        }
+        GruRows.Forward<Stage1Row>(
+            batch, hiddenSize, gi, giStride, ghRz, 2 * hiddenSize, ghRzStride, nameof(ghRz), biasIh, biasHh, hPrev, hPrevStride, rh, rhStride, nameof(rh),
+            false, variant);
     }
 
     /// <summary>Stage 2 for <paramref name="batch"/> rows; see the row overload.</summary>
@@ -299,34 +271,7 @@ internal static unsafe class GruResetBeforeGates
         ReadOnlySpan<float> dh, int dhStride, Span<float> dGates, int dGatesStride, Span<float> dhPrev, int dhPrevStride,
         KernelVariant? variant = null)
     {
-        var v = Variants.Resolve(variant);
-        Shapes.Dimensions(batch, hiddenSize);
-        int n = hiddenSize;
-        Shapes.Rows(gates.Length, batch, 3 * n, gatesStride, nameof(gates));
-        Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
-        Shapes.Rows(dh.Length, batch, n, dhStride, nameof(dh));
-        Shapes.Rows(dGates.Length, batch, 3 * n, dGatesStride, nameof(dGates));
-        Shapes.Rows(dhPrev.Length, batch, n, dhPrevStride, nameof(dhPrev));
-        fixed (float* pg = gates)
-        fixed (float* php = hPrev)
-        fixed (float* pdh = dh)
-        fixed (float* pdg = dGates)
-        fixed (float* pdhp = dhPrev)
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                var k = new BackwardStage2Row
-                {
-                    Gates = pg + ((nint)b * gatesStride),
-                    HPrev = php + ((nint)b * hPrevStride),
-                    Dh = pdh + ((nint)b * dhStride),
-                    DGates = pdg + ((nint)b * dGatesStride),
-                    DhPrev = pdhp + ((nint)b * dhPrevStride),
-                    Hidden = n,
-                };
-                RowDriver.Run(ref k, n, v);
-            }
-        }
+        BackwardStage<BackwardStage2Row>(batch, hiddenSize, gates, gatesStride, hPrev, hPrevStride, dh, dhStride, nameof(dh), dGates, dGatesStride, dhPrev, dhPrevStride, variant);
     }
 
     /// <summary>Backward of stage 1 for <paramref name="batch"/> rows; see the row overload.</summary>
@@ -350,30 +295,35 @@ internal static unsafe class GruResetBeforeGates
         ReadOnlySpan<float> dRh, int dRhStride, Span<float> dGates, int dGatesStride, Span<float> dhPrev, int dhPrevStride,
         KernelVariant? variant = null)
     {
+        BackwardStage<BackwardStage1Row>(batch, hiddenSize, gates, gatesStride, hPrev, hPrevStride, dRh, dRhStride, nameof(dRh), dGates, dGatesStride, dhPrev, dhPrevStride, variant);
+    }
+
+    /// <summary>The batch loop of both backward stages: B rows of gates (3H), h_prev, the incoming gradient (H), dGates (3H), dh_prev (H).</summary>
+    private static void BackwardStage<TK>(
+        int batch, int hiddenSize, ReadOnlySpan<float> gates, int gatesStride, ReadOnlySpan<float> hPrev, int hPrevStride,
+        ReadOnlySpan<float> d, int dStride, string dName, Span<float> dGates, int dGatesStride, Span<float> dhPrev, int dhPrevStride,
+        KernelVariant? variant)
+        where TK : struct, IRowKernel, IStageBackwardRow<TK>
+    {
         var v = Variants.Resolve(variant);
         Shapes.Dimensions(batch, hiddenSize);
         int n = hiddenSize;
         Shapes.Rows(gates.Length, batch, 3 * n, gatesStride, nameof(gates));
         Shapes.Rows(hPrev.Length, batch, n, hPrevStride, nameof(hPrev));
-        Shapes.Rows(dRh.Length, batch, n, dRhStride, nameof(dRh));
+        Shapes.Rows(d.Length, batch, n, dStride, dName);
         Shapes.Rows(dGates.Length, batch, 3 * n, dGatesStride, nameof(dGates));
         Shapes.Rows(dhPrev.Length, batch, n, dhPrevStride, nameof(dhPrev));
         fixed (float* pg = gates)
         fixed (float* php = hPrev)
-        fixed (float* pdrh = dRh)
+        fixed (float* pd = d)
         fixed (float* pdg = dGates)
         fixed (float* pdhp = dhPrev)
         {
             for (int b = 0; b < batch; b++)
             {
-                var k = new BackwardStage1Row
-                {
-                    Gates = pg + ((nint)b * gatesStride),
-                    HPrev = php + ((nint)b * hPrevStride),
-                    DRh = pdrh + ((nint)b * dRhStride),
-                    DGates = pdg + ((nint)b * dGatesStride),
-                    DhPrev = pdhp + ((nint)b * dhPrevStride),
-                };
+                var k = TK.At(
+                    pg + ((nint)b * gatesStride), php + ((nint)b * hPrevStride), pd + ((nint)b * dStride), pdg + ((nint)b * dGatesStride),
+                    pdhp + ((nint)b * dhPrevStride), n);
                 RowDriver.Run(ref k, n, v);
             }
         }
@@ -429,7 +379,7 @@ internal static unsafe class GruResetBeforeGates
         RowDriver.Run<BackwardStage1Row, TS, TV>(ref k, hidden);
     }
 
-    private struct Stage1Row : IRowKernel
+    private struct Stage1Row : IRowKernel, IGruForwardRow<Stage1Row>
     {
         public float* Gi;
         public float* GhRz;
@@ -438,6 +388,9 @@ internal static unsafe class GruResetBeforeGates
         public float* HPrev;
         public float* Rh;
         public nint Hidden;
+
+        public static Stage1Row At(float* gi, float* gh, float* biasIh, float* biasHh, float* hPrev, float* output, nint hidden, bool save) =>
+            new() { Gi = gi, GhRz = gh, BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, Rh = output, Hidden = hidden };
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
@@ -509,7 +462,14 @@ internal static unsafe class GruResetBeforeGates
         }
     }
 
-    private struct BackwardStage2Row : IRowKernel
+    /// <summary>A backward stage's row kernel from one batch row's buffers.</summary>
+    private interface IStageBackwardRow<TK>
+        where TK : struct, IRowKernel
+    {
+        static abstract TK At(float* gates, float* hPrev, float* d, float* dGates, float* dhPrev, nint hidden);
+    }
+
+    private struct BackwardStage2Row : IRowKernel, IStageBackwardRow<BackwardStage2Row>
     {
         public float* Gates;
         public float* HPrev;
@@ -517,6 +477,9 @@ internal static unsafe class GruResetBeforeGates
         public float* DGates;
         public float* DhPrev;
         public nint Hidden;
+
+        public static BackwardStage2Row At(float* gates, float* hPrev, float* d, float* dGates, float* dhPrev, nint hidden) =>
+            new() { Gates = gates, HPrev = hPrev, Dh = d, DGates = dGates, DhPrev = dhPrev, Hidden = hidden };
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
@@ -538,13 +501,16 @@ internal static unsafe class GruResetBeforeGates
         }
     }
 
-    private struct BackwardStage1Row : IRowKernel
+    private struct BackwardStage1Row : IRowKernel, IStageBackwardRow<BackwardStage1Row>
     {
         public float* Gates;
         public float* HPrev;
         public float* DRh;
         public float* DGates;
         public float* DhPrev;
+
+        public static BackwardStage1Row At(float* gates, float* hPrev, float* d, float* dGates, float* dhPrev, nint hidden) =>
+            new() { Gates = gates, HPrev = hPrev, DRh = d, DGates = dGates, DhPrev = dhPrev };
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)

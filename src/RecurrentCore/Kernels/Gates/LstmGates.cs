@@ -243,7 +243,23 @@ internal static unsafe class LstmGates
         RowDriver.Run<BackwardRow, TS, TV>(ref k, hidden);
     }
 
-    private struct ForwardRow : IRowKernel
+    /// <summary>
+    /// The inference row forward straight from the product: the gate sums over x (<paramref name="inputs"/>) and
+    /// <paramref name="hPrev"/> from the layer's panels (<see cref="ColumnGatesKernel{TS, TV}"/>, 4 blocks), the gates of
+    /// each register applied while its sums are in registers. H must be a multiple of <c>TS.Count</c>;
+    /// <paramref name="bias"/> may be null; <paramref name="hPrev"/> must not be <paramref name="h"/> (pass a copy).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ForwardFromProduct<TS, TV>(
+        float* panels, int inputs, int hidden, float* x, float* hPrev, bool descending, float* bias, float* cPrev, float* c, float* h)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var k = new ForwardRow { Bias = bias, CPrev = cPrev, C = c, H = h, Hidden = hidden };
+        ColumnGatesKernel<TS, TV>.Run(panels, inputs, hidden, x, hPrev, descending, ref k);
+    }
+
+    private struct ForwardRow : IRowKernel, IGateBlocks
     {
         public float* Gates;
         public float* Bias;
@@ -254,6 +270,8 @@ internal static unsafe class LstmGates
         public nint Hidden;
         public bool Save;
 
+        public static int Blocks => 4;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void Step<TS, TV>(nint j)
             where TS : struct, ISimd<TV>
@@ -261,10 +279,15 @@ internal static unsafe class LstmGates
         {
             nint n = Hidden;
             float* g = Gates + j;
-            var ai = TS.Load(g);
-            var af = TS.Load(g + n);
-            var ag = TS.Load(g + (2 * n));
-            var ao = TS.Load(g + (3 * n));
+            Apply<TS, TV>(j, TS.Load(g), TS.Load(g + n), TS.Load(g + (2 * n)), TS.Load(g + (3 * n)));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Apply<TS, TV>(nint j, TV ai, TV af, TV ag, TV ao)
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            nint n = Hidden;
             if (Bias != null)
             {
                 float* b = Bias + j;
@@ -289,6 +312,7 @@ internal static unsafe class LstmGates
 
             if (Save)
             {
+                float* g = Gates + j;
                 TS.Store(i, g);
                 TS.Store(f, g + n);
                 TS.Store(gg, g + (2 * n));
