@@ -10,8 +10,9 @@ namespace RecurrentCore.Kernels.Quantized;
 /// <c>Σ q_w·q_x</c>), then <c>y[r] = (accumulate ? y[r] : 0) + (float)d[r]·(s_w[r]·s_x)</c> in float32.
 /// </summary>
 /// <remarks>
-/// The unsigned input is VPDPBUSD's operand order (u8 × s8); the widths without it widen and multiply-add, and since
-/// int32 addition is exact in any order every width gives the same d[r], bit for bit, as long as
+/// The unsigned input is VPDPBUSD's operand order (u8 × s8), used where the width has it; the others widen both sides
+/// to 16 bits and multiply-add pairs (VPMADDWD), each widened input register shared by the rows of a block. Since int32
+/// addition is exact in any order every width and every blocking gives the same d[r], bit for bit, as long as
 /// <c>stride·255·127 &lt; 2³¹</c> (stride &lt; 66 000). No checks: <c>stride</c> is a multiple of 64, <c>w</c> holds
 /// <c>rows·stride</c> bytes and <c>u</c> <c>stride</c> bytes; the weight padding is zero, so the input padding may be
 /// anything.
@@ -22,6 +23,130 @@ internal static unsafe class Int8GemvKernel<TS, TV>
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(sbyte* w, int* rowSums, float* rowScales, int rows, int stride, byte* u, float inputScale, float* y, bool accumulate)
+    {
+        if (TS.HasNativeByteDot)
+        {
+            MultiplyNative(w, rowSums, rowScales, rows, stride, u, inputScale, y, accumulate);
+            return;
+        }
+
+        int step = 2 * TS.Count;
+        int r = 0;
+        for (; r <= rows - 4; r += 4)
+        {
+            sbyte* w0 = w + ((nint)r * stride);
+            sbyte* w1 = w0 + stride;
+            sbyte* w2 = w1 + stride;
+            sbyte* w3 = w2 + stride;
+            TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+            for (int c = 0; c < stride; c += step)
+            {
+                TV x = TS.WidenBytes(u + c);
+                a0 = TS.MultiplyAddPairs(a0, x, TS.WidenBytes(w0 + c));
+                a1 = TS.MultiplyAddPairs(a1, x, TS.WidenBytes(w1 + c));
+                a2 = TS.MultiplyAddPairs(a2, x, TS.WidenBytes(w2 + c));
+                a3 = TS.MultiplyAddPairs(a3, x, TS.WidenBytes(w3 + c));
+            }
+
+            Put(y, r, TS.IntSum(a0), rowSums, rowScales, inputScale, accumulate);
+            Put(y, r + 1, TS.IntSum(a1), rowSums, rowScales, inputScale, accumulate);
+            Put(y, r + 2, TS.IntSum(a2), rowSums, rowScales, inputScale, accumulate);
+            Put(y, r + 3, TS.IntSum(a3), rowSums, rowScales, inputScale, accumulate);
+        }
+
+        for (; r < rows; r++)
+        {
+            sbyte* w0 = w + ((nint)r * stride);
+            TV a0 = TS.Zero;
+            for (int c = 0; c < stride; c += step)
+            {
+                a0 = TS.MultiplyAddPairs(a0, TS.WidenBytes(u + c), TS.WidenBytes(w0 + c));
+            }
+
+            Put(y, r, TS.IntSum(a0), rowSums, rowScales, inputScale, accumulate);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Multiply"/> (accumulate = false) for <paramref name="inputs"/> inputs at once: input j is
+    /// <c>u + j·stride</c> with scale <c>inputScales[j]</c>, its result row <c>y + j·yStride</c>. Each weight register is
+    /// widened once for four inputs and each input register once for four rows; the results equal
+    /// <see cref="Multiply"/>'s, bit for bit (exact int32 sums, the same float32 dequantization).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyMany(sbyte* w, int* rowSums, float* rowScales, int rows, int stride, byte* u, float* inputScales, int inputs, float* y, int yStride)
+    {
+        int j = 0;
+        if (!TS.HasNativeByteDot)
+        {
+            int step = 2 * TS.Count;
+            for (; j <= inputs - 4; j += 4)
+            {
+                byte* u0 = u + ((nint)j * stride);
+                byte* u1 = u0 + stride;
+                byte* u2 = u1 + stride;
+                byte* u3 = u2 + stride;
+                float* y0 = y + ((nint)j * yStride);
+                int r = 0;
+                for (; r <= rows - 4; r += 4)
+                {
+                    sbyte* w0 = w + ((nint)r * stride);
+                    sbyte* w1 = w0 + stride;
+                    sbyte* w2 = w1 + stride;
+                    sbyte* w3 = w2 + stride;
+                    TV a00 = TS.Zero, a01 = TS.Zero, a02 = TS.Zero, a03 = TS.Zero;
+                    TV a10 = TS.Zero, a11 = TS.Zero, a12 = TS.Zero, a13 = TS.Zero;
+                    TV a20 = TS.Zero, a21 = TS.Zero, a22 = TS.Zero, a23 = TS.Zero;
+                    TV a30 = TS.Zero, a31 = TS.Zero, a32 = TS.Zero, a33 = TS.Zero;
+                    for (int c = 0; c < stride; c += step)
+                    {
+                        TV q0 = TS.WidenBytes(w0 + c);
+                        TV q1 = TS.WidenBytes(w1 + c);
+                        TV q2 = TS.WidenBytes(w2 + c);
+                        TV q3 = TS.WidenBytes(w3 + c);
+                        TV x = TS.WidenBytes(u0 + c);
+                        a00 = TS.MultiplyAddPairs(a00, x, q0);
+                        a10 = TS.MultiplyAddPairs(a10, x, q1);
+                        a20 = TS.MultiplyAddPairs(a20, x, q2);
+                        a30 = TS.MultiplyAddPairs(a30, x, q3);
+                        x = TS.WidenBytes(u1 + c);
+                        a01 = TS.MultiplyAddPairs(a01, x, q0);
+                        a11 = TS.MultiplyAddPairs(a11, x, q1);
+                        a21 = TS.MultiplyAddPairs(a21, x, q2);
+                        a31 = TS.MultiplyAddPairs(a31, x, q3);
+                        x = TS.WidenBytes(u2 + c);
+                        a02 = TS.MultiplyAddPairs(a02, x, q0);
+                        a12 = TS.MultiplyAddPairs(a12, x, q1);
+                        a22 = TS.MultiplyAddPairs(a22, x, q2);
+                        a32 = TS.MultiplyAddPairs(a32, x, q3);
+                        x = TS.WidenBytes(u3 + c);
+                        a03 = TS.MultiplyAddPairs(a03, x, q0);
+                        a13 = TS.MultiplyAddPairs(a13, x, q1);
+                        a23 = TS.MultiplyAddPairs(a23, x, q2);
+                        a33 = TS.MultiplyAddPairs(a33, x, q3);
+                    }
+
+                    Put4(y0, yStride, r, TS.IntSum(a00), TS.IntSum(a01), TS.IntSum(a02), TS.IntSum(a03), rowSums, rowScales, inputScales + j);
+                    Put4(y0, yStride, r + 1, TS.IntSum(a10), TS.IntSum(a11), TS.IntSum(a12), TS.IntSum(a13), rowSums, rowScales, inputScales + j);
+                    Put4(y0, yStride, r + 2, TS.IntSum(a20), TS.IntSum(a21), TS.IntSum(a22), TS.IntSum(a23), rowSums, rowScales, inputScales + j);
+                    Put4(y0, yStride, r + 3, TS.IntSum(a30), TS.IntSum(a31), TS.IntSum(a32), TS.IntSum(a33), rowSums, rowScales, inputScales + j);
+                }
+
+                for (int k = 0; k < 4 && r < rows; k++)
+                {
+                    int left = rows - r;
+                    Multiply(w + ((nint)r * stride), rowSums + r, rowScales + r, left, stride, u + ((nint)(j + k) * stride), inputScales[j + k], y0 + ((nint)k * yStride) + r, accumulate: false);
+                }
+            }
+        }
+
+        for (; j < inputs; j++)
+        {
+            Multiply(w, rowSums, rowScales, rows, stride, u + ((nint)j * stride), inputScales[j], y + ((nint)j * yStride), accumulate: false);
+        }
+    }
+
+    private static void MultiplyNative(sbyte* w, int* rowSums, float* rowScales, int rows, int stride, byte* u, float inputScale, float* y, bool accumulate)
     {
         int step = 4 * TS.Count;
         int r = 0;
@@ -64,5 +189,16 @@ internal static unsafe class Int8GemvKernel<TS, TV>
     {
         float v = Int8Quantizer.Dequantize(dot - (128 * rowSums[r]), rowScales[r], inputScale);
         y[r] = accumulate ? y[r] + v : v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put4(float* y, int yStride, int r, int d0, int d1, int d2, int d3, int* rowSums, float* rowScales, float* inputScales)
+    {
+        int bias = 128 * rowSums[r];
+        float s = rowScales[r];
+        y[r] = Int8Quantizer.Dequantize(d0 - bias, s, inputScales[0]);
+        y[yStride + r] = Int8Quantizer.Dequantize(d1 - bias, s, inputScales[1]);
+        y[(2 * yStride) + r] = Int8Quantizer.Dequantize(d2 - bias, s, inputScales[2]);
+        y[(3 * yStride) + r] = Int8Quantizer.Dequantize(d3 - bias, s, inputScales[3]);
     }
 }

@@ -119,6 +119,24 @@ internal unsafe interface ISimd<TV>
     /// </summary>
     static abstract TV DotBytes(TV accumulator, byte* u, sbyte* s);
 
+    /// <summary>Whether <see cref="DotBytes"/> is one instruction (VPDPBUSD) rather than the widening sequence of
+    /// <see cref="WidenBytes(sbyte*)"/> and <see cref="MultiplyAddPairs"/>, which kernels then prefer for reuse.</summary>
+    static abstract bool HasNativeByteDot { get; }
+
+    /// <summary><c>2·Count</c> signed bytes from <paramref name="s"/>, each sign-extended to a 16-bit lane (two per 32-bit lane, in order).</summary>
+    static abstract TV WidenBytes(sbyte* s);
+
+    /// <summary><c>2·Count</c> unsigned bytes from <paramref name="u"/>, each zero-extended to a 16-bit lane (two per 32-bit lane, in order).</summary>
+    static abstract TV WidenBytes(byte* u);
+
+    /// <summary>
+    /// Adds to the 32-bit integer lanes of <paramref name="accumulator"/> the products of the 16-bit lanes of
+    /// <paramref name="a"/> and <paramref name="b"/> (<see cref="WidenBytes(byte*)"/> of unsigned and
+    /// <see cref="WidenBytes(sbyte*)"/> of signed bytes: each product exact, |u·s| ≤ 255·128). As for
+    /// <see cref="DotBytes"/>, only the sum of all lanes is defined.
+    /// </summary>
+    static abstract TV MultiplyAddPairs(TV accumulator, TV a, TV b);
+
     /// <summary>How the bfloat16 and int8 products (<see cref="DotBytes"/>) run on this width, for <c>recurrent info</c>.</summary>
     static abstract string QuantizedInstructions { get; }
 

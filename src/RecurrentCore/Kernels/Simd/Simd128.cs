@@ -130,6 +130,27 @@ internal readonly unsafe struct Simd128 : ISimd<V>
         return (accumulator.AsInt32() + sum).AsSingle();
     }
 
+    public static bool HasNativeByteDot => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(sbyte* s) => Vector128.WidenLower(Vector128.CreateScalar(*(long*)s).AsSByte()).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(byte* u) => Vector128.WidenLower(Vector128.CreateScalar(*(long*)u).AsByte()).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V MultiplyAddPairs(V accumulator, V a, V b)
+    {
+        if (Sse2.IsSupported)
+        {
+            return (accumulator.AsInt32() + Sse2.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16())).AsSingle();
+        }
+
+        // Portable: |u·s| ≤ 255·128 fits a 16-bit product; widen the products to 32 bits and add.
+        var p = a.AsInt16() * b.AsInt16();
+        return (accumulator.AsInt32() + Vector128.WidenLower(p) + Vector128.WidenUpper(p)).AsSingle();
+    }
+
     public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), fused multiply-add; int8: portable widen, 16-bit multiply, widen, add";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -107,6 +107,18 @@ internal readonly unsafe struct Simd256 : ISimd<V>
         return (accumulator.AsInt32() + lo + hi).AsSingle();
     }
 
+    public static bool HasNativeByteDot => AvxVnni.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(sbyte* s) => Avx2.ConvertToVector256Int16(s).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(byte* u) => Avx2.ConvertToVector256Int16(u).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V MultiplyAddPairs(V accumulator, V a, V b) =>
+        (accumulator.AsInt32() + Avx2.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16())).AsSingle();
+
     public static string QuantizedInstructions => AvxVnni.IsSupported
         ? "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpdpbusd (AVX-VNNI)"
         : "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";

@@ -103,6 +103,18 @@ internal readonly unsafe struct Simd512 : ISimd<V>
         return (accumulator.AsInt32() + lo + hi).AsSingle();
     }
 
+    public static bool HasNativeByteDot => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(sbyte* s) => Avx512BW.ConvertToVector512Int16(Vector256.Load(s)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(byte* u) => Avx512BW.ConvertToVector512Int16(Vector256.Load(u)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V MultiplyAddPairs(V accumulator, V a, V b) =>
+        (accumulator.AsInt32() + Avx512BW.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16())).AsSingle();
+
     public static string QuantizedInstructions => "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

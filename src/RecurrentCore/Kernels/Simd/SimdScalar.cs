@@ -103,6 +103,21 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     public static float DotBytes(float accumulator, byte* u, sbyte* s) =>
         FromBits(Bits(accumulator) + (u[0] * s[0]) + (u[1] * s[1]) + (u[2] * s[2]) + (u[3] * s[3]));
 
+    public static bool HasNativeByteDot => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float WidenBytes(sbyte* s) => FromBits((ushort)s[0] + (s[1] << 16));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float WidenBytes(byte* u) => FromBits(u[0] + (u[1] << 16));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAddPairs(float accumulator, float a, float b)
+    {
+        int x = Bits(a), y = Bits(b);
+        return FromBits(Bits(accumulator) + ((short)x * (short)y) + ((x >> 16) * (y >> 16)));
+    }
+
     public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), scalar fma; int8: scalar int32 multiply-add";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RecurrentCore.Kernels.Quantized;
 
-namespace RecurrentCore.Layers;
+namespace RecurrentCore.Cells;
 
 /// <summary>
 /// One weight matrix (N × K, PyTorch layout) in a <see cref="WeightFormat"/>, in pinned storage so a step reaches it by

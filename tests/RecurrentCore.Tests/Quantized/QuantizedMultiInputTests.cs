@@ -1,0 +1,237 @@
+using RecurrentCore.Cells;
+using RecurrentCore.Kernels;
+using RecurrentCore.Kernels.Quantized;
+using RecurrentCore.Kernels.Simd;
+using RecurrentCore.Layers;
+using RecurrentCore.Tests.Kernels;
+using RecurrentCore.Tests.Reference;
+using Xunit;
+using static RecurrentCore.Tests.Layers.FastPathHarness;
+
+namespace RecurrentCore.Tests.Quantized;
+
+/// <summary>
+/// What a quantized Forward adds to the step: the multi-input bf16/int8 products equal the one-input kernels bit for bit
+/// on every variant and shape (row and input remainders included); the vectorised per-step quantizer equals the scalar
+/// one; and Forward over several chunks equals stepping, bit for bit.
+/// </summary>
+[Trait("Category", "Kernels")]
+public unsafe class QuantizedMultiInputTests
+{
+    private static readonly (int Rows, int Cols, int Inputs)[] Shapes =
+        [(1, 1, 1), (3, 7, 5), (4, 63, 4), (5, 65, 8), (7, 130, 3), (17, 333, 9), (64, 256, 32)];
+
+    public static TheoryData<KernelVariant> Variants() => KernelCases.Variants();
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void BFloat16_many_inputs_equal_one_at_a_time(KernelVariant variant)
+    {
+        foreach (var (rows, cols, inputs) in Shapes)
+        {
+            var rng = KernelCases.Rng(nameof(BFloat16_many_inputs_equal_one_at_a_time), variant, (rows * 1000) + cols + inputs);
+            var m = new QuantizedMatrix(KernelCases.Uniform(rng, rows * cols, 1f), rows, cols, WeightFormat.BFloat16);
+            var x = KernelCases.Uniform(rng, inputs * cols, 2f);
+            int yStride = rows + 3;
+            var many = new float[inputs * yStride];
+            var one = new float[inputs * yStride];
+            fixed (float* px = x)
+            fixed (float* pm = many)
+            fixed (float* po = one)
+            {
+                var call = new Bf16Many { M = m, X = px, Inputs = inputs, Many = pm, One = po, YStride = yStride };
+                KernelCatalog.Visit<Bf16Many, bool>(variant, ref call);
+            }
+
+            Assert.True(many.AsSpan().SequenceEqual(one), $"{rows}x{cols}, {inputs} inputs");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Int8_many_inputs_equal_one_at_a_time(KernelVariant variant)
+    {
+        foreach (var (rows, cols, inputs) in Shapes)
+        {
+            var rng = KernelCases.Rng(nameof(Int8_many_inputs_equal_one_at_a_time), variant, (rows * 1000) + cols + inputs);
+            var m = new QuantizedMatrix(KernelCases.Uniform(rng, rows * cols, 1f), rows, cols, WeightFormat.Int8);
+            var x = KernelCases.Uniform(rng, inputs * cols, 2f);
+            var u = new byte[inputs * m.Stride];
+            var scales = new float[inputs];
+            fixed (float* px = x)
+            fixed (byte* pu = u)
+            {
+                for (int j = 0; j < inputs; j++)
+                {
+                    scales[j] = Int8Quantizer.QuantizeUnsigned(px + (j * cols), cols, pu + (j * m.Stride));
+                }
+            }
+
+            int yStride = rows + 1;
+            var many = new float[inputs * yStride];
+            var one = new float[inputs * yStride];
+            fixed (byte* pu = u)
+            fixed (float* ps = scales)
+            fixed (float* pm = many)
+            fixed (float* po = one)
+            {
+                var call = new Int8Many { M = m, U = pu, Scales = ps, Inputs = inputs, Many = pm, One = po, YStride = yStride };
+                KernelCatalog.Visit<Int8Many, bool>(variant, ref call);
+            }
+
+            Assert.True(many.AsSpan().SequenceEqual(one), $"{rows}x{cols}, {inputs} inputs");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Vectorised_quantizer_equals_the_scalar_one(KernelVariant variant)
+    {
+        var rng = KernelCases.Rng(nameof(Vectorised_quantizer_equals_the_scalar_one), variant, 0);
+        var cases = new List<float[]>();
+        foreach (int n in new[] { 1, 3, 15, 16, 17, 64, 70, 257 })
+        {
+            cases.Add(KernelCases.Uniform(rng, n, 3f));
+        }
+
+        // Ties (k + 1/2 after scaling by 127 / max), zeros, a non-finite value, values whose |x| sum overflows.
+        cases.Add([.. Enumerable.Range(-127, 255).Select(k => k + 0.5f), 127.5f]);
+        cases.Add(new float[40]);
+        cases.Add([.. KernelCases.Uniform(rng, 33, 1f), float.NaN, 0.5f]);
+        cases.Add([.. KernelCases.Uniform(rng, 20, 1f), float.NegativeInfinity]);
+        cases.Add([.. Enumerable.Repeat(3e38f, 24), -1e38f]);
+        foreach (var x in cases)
+        {
+            var expected = new byte[x.Length];
+            var actual = new byte[x.Length];
+            var scratch = new float[x.Length];
+            float se, sa;
+            fixed (float* px = x)
+            fixed (byte* pe = expected)
+            fixed (byte* pa = actual)
+            fixed (float* pscr = scratch)
+            {
+                se = Int8Quantizer.QuantizeUnsigned(px, x.Length, pe);
+                var call = new Quantize { X = px, N = x.Length, U = pa, Scratch = pscr };
+                sa = KernelCatalog.Visit<Quantize, float>(variant, ref call);
+            }
+
+            Assert.Equal(BitConverter.SingleToInt32Bits(se), BitConverter.SingleToInt32Bits(sa));
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    public static TheoryData<KernelVariant, CellKind, WeightFormat> LayerCases()
+    {
+        var data = new TheoryData<KernelVariant, CellKind, WeightFormat>();
+        foreach (var v in KernelCatalog.Supported)
+        {
+            foreach (var cell in new[] { CellKind.Lstm, CellKind.Gru, CellKind.RnnTanh })
+            {
+                data.Add(v, cell, WeightFormat.BFloat16);
+                data.Add(v, cell, WeightFormat.Int8);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>T·B = 120 rows: four chunks of 30 (t, b) rows (ChunkInputs / B = 10 steps), the last one short, two layers.</summary>
+    [Theory]
+    [MemberData(nameof(LayerCases))]
+    public void Forward_over_chunks_equals_stepping(KernelVariant variant, CellKind cell, WeightFormat format)
+    {
+        var rng = new Random(31);
+        var cfg = new RecurrentConfig(cell, 70, 45, numLayers: 2, batchFirst: true);
+        var q = QuantizedLayer.FromParameters(Parameters(cfg, rng, 0.3), format, variant);
+        const int T = 37, B = 3;
+        var x = ToSingle(RandomData.Normal(rng, T * B * cfg.InputSize));
+        var y = new float[T * B * cfg.HiddenSize];
+        var hN = new float[cfg.NumLayers * B * cfg.HiddenSize];
+        q.Forward(q.CreateStream(B), x, T, y, hN);
+
+        var stream = q.CreateStream(B);
+        var xt = new float[B * cfg.InputSize];
+        var yt = new float[B * cfg.HiddenSize];
+        for (int t = 0; t < T; t++)
+        {
+            for (int b = 0; b < B; b++)
+            {
+                x.AsSpan(((b * T) + t) * cfg.InputSize, cfg.InputSize).CopyTo(xt.AsSpan(b * cfg.InputSize));
+            }
+
+            stream.Step(xt, yt);
+            for (int b = 0; b < B; b++)
+            {
+                Assert.True(yt.AsSpan(b * cfg.HiddenSize, cfg.HiddenSize).SequenceEqual(y.AsSpan(((b * T) + t) * cfg.HiddenSize, cfg.HiddenSize)), $"t {t} b {b}");
+            }
+        }
+
+        Assert.Equal(hN, stream.HiddenState.ToArray());
+    }
+
+    private struct Bf16Many : ISimdVisitor<bool>
+    {
+        public QuantizedMatrix M;
+        public float* X;
+        public int Inputs;
+        public float* Many;
+        public float* One;
+        public int YStride;
+
+        public readonly bool Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            var prepared = new float[Inputs * M.Stride];
+            fixed (float* p = prepared)
+            {
+                for (int j = 0; j < Inputs; j++)
+                {
+                    BFloat16GemvKernel<TS, TV>.PrepareInput(X + (j * M.Columns), M.Columns, M.Stride, p + (j * M.Stride));
+                    BFloat16GemvKernel<TS, TV>.Multiply(M.BFloat16Bits, M.Rows, M.Stride, p + (j * M.Stride), One + (j * YStride), accumulate: false);
+                }
+
+                BFloat16GemvKernel<TS, TV>.MultiplyMany(M.BFloat16Bits, M.Rows, M.Stride, p, Inputs, Many, YStride);
+            }
+
+            return true;
+        }
+    }
+
+    private struct Int8Many : ISimdVisitor<bool>
+    {
+        public QuantizedMatrix M;
+        public byte* U;
+        public float* Scales;
+        public int Inputs;
+        public float* Many;
+        public float* One;
+        public int YStride;
+
+        public readonly bool Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            for (int j = 0; j < Inputs; j++)
+            {
+                Int8GemvKernel<TS, TV>.Multiply(M.Int8, M.RowSums, M.Scales, M.Rows, M.Stride, U + (j * M.Stride), Scales[j], One + (j * YStride), accumulate: false);
+            }
+
+            Int8GemvKernel<TS, TV>.MultiplyMany(M.Int8, M.RowSums, M.Scales, M.Rows, M.Stride, U, Scales, Inputs, Many, YStride);
+            return true;
+        }
+    }
+
+    private struct Quantize : ISimdVisitor<float>
+    {
+        public float* X;
+        public int N;
+        public byte* U;
+        public float* Scratch;
+
+        public readonly float Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged => Int8Quantizer.QuantizeUnsigned<TS, TV>(X, N, U, Scratch);
+    }
+}
