@@ -16,6 +16,7 @@ internal sealed unsafe class QuantizedMatrix
     private readonly sbyte[] _i8 = [];
     private readonly int[] _rowSums = [];
     private readonly float[] _scales = [];
+    private ColumnPacking? _columns;
 
     public QuantizedMatrix(ReadOnlySpan<float> w, int rows, int columns, WeightFormat format)
     {
@@ -88,6 +89,25 @@ internal sealed unsafe class QuantizedMatrix
     /// <summary>Bytes the weights occupy (what one product streams).</summary>
     public long Bytes => (long)Rows * Stride * Format.BytesPerWeight();
 
+    /// <summary>
+    /// The int8 weights in <see cref="Int8ColumnLayout"/> for a width of <paramref name="lanes"/> lanes (pinned), packed
+    /// at the first request (a stream's creation) and kept; a matrix serves one kernel variant.
+    /// </summary>
+    public sbyte* Int8Columns(int lanes)
+    {
+        var packed = _columns;
+        if (packed is null || packed.Lanes != lanes)
+        {
+            // Two streams made at once may both pack; either copy is the same, and the reference is published whole.
+            var bytes = GC.AllocateArray<sbyte>((int)Math.Max(1, Int8ColumnLayout.Bytes(Rows, Columns, lanes)), pinned: true);
+            Int8ColumnLayout.Pack(_i8, Rows, Columns, Stride, lanes, bytes);
+            packed = new ColumnPacking(bytes, lanes);
+            _columns = packed;
+        }
+
+        return Pointer(packed.Bytes);
+    }
+
     /// <summary>The int8 weights (row r at r·Stride), for tests.</summary>
     internal ReadOnlySpan<sbyte> Int8Values => _i8;
 
@@ -116,4 +136,6 @@ internal sealed unsafe class QuantizedMatrix
 
     private static T* Pointer<T>(T[] a)
         where T : unmanaged => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
+
+    private sealed record ColumnPacking(sbyte[] Bytes, int Lanes);
 }

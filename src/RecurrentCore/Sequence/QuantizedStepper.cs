@@ -96,6 +96,15 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
         _bytes = GC.AllocateArray<byte>(_widest, pinned: true);
         _gateRow = GC.AllocateArray<float>(_gates, pinned: true);
         _gh = GC.AllocateArray<float>(_gates, pinned: true);
+        if (format == WeightFormat.Int8)
+        {
+            foreach (var w in layers)
+            {
+                // Packed now, so that no step allocates.
+                _ = w.Ih.Int8Columns(TS.Count);
+                _ = w.Hh.Int8Columns(TS.Count);
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -213,7 +222,7 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
             {
                 byte* u = Pointer(_bytes);
                 float scale = Int8Quantizer.QuantizeUnsigned<TS, TV>(v, k, u, Pointer(_pad));
-                Int8GemvKernel<TS, TV>.Multiply(m.Int8, m.RowSums, m.Scales, m.Rows, m.Stride, u, scale, y, accumulate);
+                Int8GemvKernel<TS, TV>.MultiplyColumns(m.Int8Columns(TS.Count), m.RowSums, m.Scales, m.Rows, k, u, scale, y, accumulate);
                 break;
             }
         }

@@ -85,6 +85,42 @@ public unsafe class QuantizedMultiInputTests
 
     [Theory]
     [MemberData(nameof(Variants))]
+    public void Int8_column_packed_product_equals_the_row_product(KernelVariant variant)
+    {
+        foreach (var (rows, cols, _) in Shapes.Concat([(300, 129, 0), (1024, 256, 0), (33, 2, 0)]))
+        {
+            var rng = KernelCases.Rng(nameof(Int8_column_packed_product_equals_the_row_product), variant, (rows * 1000) + cols);
+            var m = new QuantizedMatrix(KernelCases.Uniform(rng, rows * cols, 1f), rows, cols, WeightFormat.Int8);
+            var x = KernelCases.Uniform(rng, cols, 2f);
+            var u = new byte[m.Stride];
+            u.AsSpan().Fill(0xA5); // the padding a column product may read must not matter
+            float sx;
+            fixed (float* px = x)
+            fixed (byte* pu = u)
+            {
+                sx = Int8Quantizer.QuantizeUnsigned(px, cols, pu);
+            }
+
+            var y0 = KernelCases.Uniform(rng, rows, 1f);
+            foreach (bool accumulate in new[] { false, true })
+            {
+                var rowsY = (float[])y0.Clone();
+                var colsY = (float[])y0.Clone();
+                fixed (byte* pu = u)
+                fixed (float* pr = rowsY)
+                fixed (float* pc = colsY)
+                {
+                    var call = new Int8Columns { M = m, U = pu, Scale = sx, Rows = pr, Columns = pc, Accumulate = accumulate };
+                    KernelCatalog.Visit<Int8Columns, bool>(variant, ref call);
+                }
+
+                Assert.True(rowsY.AsSpan().SequenceEqual(colsY), $"{rows}x{cols} acc={accumulate}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
     public void Vectorised_quantizer_equals_the_scalar_one(KernelVariant variant)
     {
         var rng = KernelCases.Rng(nameof(Vectorised_quantizer_equals_the_scalar_one), variant, 0);
@@ -219,6 +255,25 @@ public unsafe class QuantizedMultiInputTests
             }
 
             Int8GemvKernel<TS, TV>.MultiplyMany(M.Int8, M.RowSums, M.Scales, M.Rows, M.Stride, U, Scales, Inputs, Many, YStride);
+            return true;
+        }
+    }
+
+    private struct Int8Columns : ISimdVisitor<bool>
+    {
+        public QuantizedMatrix M;
+        public byte* U;
+        public float Scale;
+        public float* Rows;
+        public float* Columns;
+        public bool Accumulate;
+
+        public readonly bool Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            Int8GemvKernel<TS, TV>.Multiply(M.Int8, M.RowSums, M.Scales, M.Rows, M.Stride, U, Scale, Rows, Accumulate);
+            Int8GemvKernel<TS, TV>.MultiplyColumns(M.Int8Columns(TS.Count), M.RowSums, M.Scales, M.Rows, M.Columns, U, Scale, Columns, Accumulate);
             return true;
         }
     }

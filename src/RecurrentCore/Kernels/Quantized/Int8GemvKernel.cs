@@ -146,6 +146,87 @@ internal static unsafe class Int8GemvKernel<TS, TV>
         }
     }
 
+    /// <summary>
+    /// <see cref="Multiply"/> over the packed weights of <see cref="Int8ColumnLayout"/> (lanes = <c>Count</c>): each
+    /// register holds one 32-bit sum per row of its group, so per column pair one broadcast of the input pair serves
+    /// eight groups, and the rows are dequantized by lanes. The same int32 sums (exact) and the same float32 operations per
+    /// row as <see cref="Multiply"/>, so the same bits. <paramref name="u"/> is read up to <c>2·⌈columns / 2⌉</c> bytes
+    /// (an odd last byte meets zero weights).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyColumns(sbyte* packed, int* rowSums, float* rowScales, int rows, int columns, byte* u, float inputScale, float* y, bool accumulate)
+    {
+        int lanes = TS.Count, pairs = Int8ColumnLayout.Pairs(columns);
+        int groups = (rows + lanes - 1) / lanes;
+        nint cell = 2 * lanes;
+        int* lane = stackalloc int[64]; // a partial last group's sums; no call may follow the loops while accumulators live
+        int g = 0;
+        for (; g <= groups - Int8ColumnLayout.Block; g += Int8ColumnLayout.Block)
+        {
+            sbyte* w = packed + ((nint)g * pairs * cell);
+            TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero, a4 = TS.Zero, a5 = TS.Zero, a6 = TS.Zero, a7 = TS.Zero;
+            for (int p = 0; p < pairs; p++)
+            {
+                TV x = TS.CreateBits(u[2 * p] | (u[(2 * p) + 1] << 16));
+                a0 = TS.MultiplyAddPairs(a0, x, TS.WidenBytes(w));
+                a1 = TS.MultiplyAddPairs(a1, x, TS.WidenBytes(w + cell));
+                a2 = TS.MultiplyAddPairs(a2, x, TS.WidenBytes(w + (2 * cell)));
+                a3 = TS.MultiplyAddPairs(a3, x, TS.WidenBytes(w + (3 * cell)));
+                a4 = TS.MultiplyAddPairs(a4, x, TS.WidenBytes(w + (4 * cell)));
+                a5 = TS.MultiplyAddPairs(a5, x, TS.WidenBytes(w + (5 * cell)));
+                a6 = TS.MultiplyAddPairs(a6, x, TS.WidenBytes(w + (6 * cell)));
+                a7 = TS.MultiplyAddPairs(a7, x, TS.WidenBytes(w + (7 * cell)));
+                w += 8 * cell;
+            }
+
+            int r = g * lanes;
+            PutLanes(a0, r, rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a1, r + lanes, rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a2, r + (2 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a3, r + (3 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a4, r + (4 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a5, r + (5 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a6, r + (6 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a7, r + (7 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+        }
+
+        // The last, smaller block: its cells are [p][group], groups - g of them per pair.
+        int left = groups - g;
+        sbyte* tail = packed + ((nint)g * pairs * cell);
+        for (int i = 0; i < left; i++)
+        {
+            TV a0 = TS.Zero;
+            sbyte* w = tail + (i * cell);
+            for (int p = 0; p < pairs; p++)
+            {
+                a0 = TS.MultiplyAddPairs(a0, TS.CreateBits(u[2 * p] | (u[(2 * p) + 1] << 16)), TS.WidenBytes(w));
+                w += left * cell;
+            }
+
+            PutLanes(a0, (g + i) * lanes, rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+        }
+    }
+
+    /// <summary>Rows r0 … r0 + Count − 1 (those below <paramref name="rows"/>) from a register of their int32 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutLanes(TV dots, int r0, int rows, int* rowSums, float* rowScales, float inputScale, float* y, bool accumulate, int* lane)
+    {
+        int lanes = TS.Count;
+        if (r0 + lanes <= rows)
+        {
+            TV d = TS.IntSubtract(dots, TS.IntShiftLeft(TS.Load((float*)(rowSums + r0)), 7));
+            TV v = TS.Multiply(TS.IntToSingle(d), TS.Multiply(TS.Load(rowScales + r0), TS.Create(inputScale)));
+            TS.Store(accumulate ? TS.Add(TS.Load(y + r0), v) : v, y + r0);
+            return;
+        }
+
+        TS.Store(dots, (float*)lane);
+        for (int i = 0; r0 + i < rows; i++)
+        {
+            Put(y, r0 + i, lane[i], rowSums, rowScales, inputScale, accumulate);
+        }
+    }
+
     private static void MultiplyNative(sbyte* w, int* rowSums, float* rowScales, int rows, int stride, byte* u, float inputScale, float* y, bool accumulate)
     {
         int step = 4 * TS.Count;

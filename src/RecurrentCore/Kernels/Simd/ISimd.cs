@@ -137,6 +137,9 @@ internal unsafe interface ISimd<TV>
     /// </summary>
     static abstract TV MultiplyAddPairs(TV accumulator, TV a, TV b);
 
+    /// <summary>The 32-bit integer lanes converted to float32 (round to nearest even, as <c>(float)int</c>).</summary>
+    static abstract TV IntToSingle(TV value);
+
     /// <summary>How the bfloat16 and int8 products (<see cref="DotBytes"/>) run on this width, for <c>recurrent info</c>.</summary>
     static abstract string QuantizedInstructions { get; }
 

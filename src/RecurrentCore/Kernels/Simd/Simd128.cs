@@ -151,6 +151,9 @@ internal readonly unsafe struct Simd128 : ISimd<V>
         return (accumulator.AsInt32() + Vector128.WidenLower(p) + Vector128.WidenUpper(p)).AsSingle();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V IntToSingle(V value) => Vector128.ConvertToSingle(value.AsInt32());
+
     public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), fused multiply-add; int8: portable widen, 16-bit multiply, widen, add";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -119,6 +119,9 @@ internal readonly unsafe struct Simd256 : ISimd<V>
     public static V MultiplyAddPairs(V accumulator, V a, V b) =>
         (accumulator.AsInt32() + Avx2.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16())).AsSingle();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V IntToSingle(V value) => Vector256.ConvertToSingle(value.AsInt32());
+
     public static string QuantizedInstructions => AvxVnni.IsSupported
         ? "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpdpbusd (AVX-VNNI)"
         : "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";

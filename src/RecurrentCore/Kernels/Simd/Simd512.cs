@@ -115,6 +115,9 @@ internal readonly unsafe struct Simd512 : ISimd<V>
     public static V MultiplyAddPairs(V accumulator, V a, V b) =>
         (accumulator.AsInt32() + Avx512BW.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16())).AsSingle();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V IntToSingle(V value) => Vector512.ConvertToSingle(value.AsInt32());
+
     public static string QuantizedInstructions => "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -118,6 +118,9 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
         return FromBits(Bits(accumulator) + ((short)x * (short)y) + ((x >> 16) * (y >> 16)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float IntToSingle(float value) => Bits(value);
+
     public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), scalar fma; int8: scalar int32 multiply-add";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
