@@ -131,7 +131,9 @@ internal static unsafe class QuickQuantized
                     Report(h, "int8 GEMV", n, Best(() => Int8GemvKernel<TS, TV>.Multiply(i8.Int8, i8.RowSums, i8.Scales, rows, stride, up, sp[0], yp, false), 256L << 20, n));
                     sbyte* packed = i8.Int8Columns(TS.Count);
                     Report(h, "int8 cols", n, Best(() => Int8GemvKernel<TS, TV>.MultiplyColumns(packed, i8.RowSums, i8.Scales, rows, cols, up, sp[0], yp, false), 256L << 20, n));
-                    Report(h, "bf16 x32 ", 2 * n * inputs, Best(() => BFloat16GemvKernel<TS, TV>.MultiplyMany(bf.BFloat16Bits, rows, stride, xp, inputs, yp, rows), 256L << 20, 2 * n * inputs));
+                    ushort* bfc = bf.BFloat16Columns(TS.Count);
+                    Report(h, "bf16 cols", 2 * n, Best(() => BFloat16GemvKernel<TS, TV>.MultiplyColumns(bfc, rows, cols, xp, yp, false), 256L << 20, 2 * n));
+                    Report(h, "bf16 x32 ", 2 * n * inputs, Best(() => BFloat16GemvKernel<TS, TV>.MultiplyManyColumns(bfc, rows, cols, xp, stride, inputs, yp, rows), 256L << 20, 2 * n * inputs));
                     Report(h, "int8 x32 ", n * inputs, Best(() => Int8GemvKernel<TS, TV>.MultiplyMany(i8.Int8, i8.RowSums, i8.Scales, rows, stride, up, sp, inputs, yp, rows), 256L << 20, n * inputs));
                     double q = Best(() => Int8Quantizer.QuantizeUnsigned<TS, TV>(xp, cols, up, scr), 64L << 20, 4 * cols);
                     double qs = Best(() => Int8Quantizer.QuantizeUnsigned(xp, cols, up), 64L << 20, 4 * cols);

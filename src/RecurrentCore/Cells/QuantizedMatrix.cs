@@ -90,23 +90,13 @@ internal sealed unsafe class QuantizedMatrix
     public long Bytes => (long)Rows * Stride * Format.BytesPerWeight();
 
     /// <summary>
-    /// The int8 weights in <see cref="Int8ColumnLayout"/> for a width of <paramref name="lanes"/> lanes (pinned), packed
+    /// The int8 weights in <see cref="ColumnPairLayout"/> for a width of <paramref name="lanes"/> lanes (pinned), packed
     /// at the first request (a stream's creation) and kept; a matrix serves one kernel variant.
     /// </summary>
-    public sbyte* Int8Columns(int lanes)
-    {
-        var packed = _columns;
-        if (packed is null || packed.Lanes != lanes)
-        {
-            // Two streams made at once may both pack; either copy is the same, and the reference is published whole.
-            var bytes = GC.AllocateArray<sbyte>((int)Math.Max(1, Int8ColumnLayout.Bytes(Rows, Columns, lanes)), pinned: true);
-            Int8ColumnLayout.Pack(_i8, Rows, Columns, Stride, lanes, bytes);
-            packed = new ColumnPacking(bytes, lanes);
-            _columns = packed;
-        }
+    public sbyte* Int8Columns(int lanes) => (sbyte*)PackedColumns(lanes, _i8);
 
-        return Pointer(packed.Bytes);
-    }
+    /// <summary>The bfloat16 weights in <see cref="ColumnPairLayout"/>, as <see cref="Int8Columns"/>.</summary>
+    public ushort* BFloat16Columns(int lanes) => (ushort*)PackedColumns(lanes, _bf16);
 
     /// <summary>The int8 weights (row r at r·Stride), for tests.</summary>
     internal ReadOnlySpan<sbyte> Int8Values => _i8;
@@ -137,5 +127,21 @@ internal sealed unsafe class QuantizedMatrix
     private static T* Pointer<T>(T[] a)
         where T : unmanaged => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
 
-    private sealed record ColumnPacking(sbyte[] Bytes, int Lanes);
+    private void* PackedColumns<T>(int lanes, T[] rowMajor)
+        where T : unmanaged
+    {
+        var packed = _columns;
+        if (packed is null || packed.Lanes != lanes)
+        {
+            // Two streams made at once may both pack; either copy is the same, and the reference is published whole.
+            var cells = GC.AllocateArray<T>((int)Math.Max(1, ColumnPairLayout.Elements(Rows, Columns, lanes)), pinned: true);
+            ColumnPairLayout.Pack<T>(rowMajor, Rows, Columns, Stride, lanes, cells);
+            packed = new ColumnPacking(cells, lanes);
+            _columns = packed;
+        }
+
+        return Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packed.Cells));
+    }
+
+    private sealed record ColumnPacking(Array Cells, int Lanes);
 }

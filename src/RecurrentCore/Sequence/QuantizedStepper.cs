@@ -10,12 +10,12 @@ namespace RecurrentCore.Sequence;
 
 /// <summary>
 /// The time loops of a quantized layer (bf16 or int8 W_ih/W_hh, <see cref="QuantizedLayerWeights"/>) at one width,
-/// chosen once when its stream is made. A streaming step runs one row through every layer: W_ih x, then W_hh h, then
-/// the float32 gate kernels. A sequence runs in chunks of up to <see cref="ChunkInputs"/> (t, b) rows: per layer, the
+/// chosen once when its stream is made. A streaming step runs one row through every layer: W_ih x, then W_hh h (the
+/// column-packed kernels, <see cref="ColumnPairLayout"/>: no horizontal sums), then the float32 gate kernels. A sequence runs in chunks of up to <see cref="ChunkInputs"/> (t, b) rows: per layer, the
 /// chunk's input projections in one multi-input product (each weight register widened once for several inputs), then
 /// the recurrence, which only multiplies by W_hh. Both paths give the same bits (the multi-input kernels equal the
-/// one-input ones, and every row is quantized or prepared the same way). Owns the scratch: per step the padded float32
-/// input (bf16) or the quantized bytes (int8) and the gate rows; for sequences, allocated at the first one, the
+/// one-input ones, and every row is quantized the same way). Owns the scratch: per step the quantized bytes of x and h
+/// (int8) and the gate rows; for sequences, allocated at the first one, the
 /// chunk's prepared inputs, projections and layer outputs.
 /// </summary>
 internal abstract unsafe class QuantizedStepper
@@ -96,13 +96,19 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
         _bytes = GC.AllocateArray<byte>(_widest, pinned: true);
         _gateRow = GC.AllocateArray<float>(_gates, pinned: true);
         _gh = GC.AllocateArray<float>(_gates, pinned: true);
-        if (format == WeightFormat.Int8)
+        foreach (var w in layers)
         {
-            foreach (var w in layers)
+            // Packed now, so that no step allocates.
+            foreach (var m in new[] { w.Ih, w.Hh })
             {
-                // Packed now, so that no step allocates.
-                _ = w.Ih.Int8Columns(TS.Count);
-                _ = w.Hh.Int8Columns(TS.Count);
+                if (format == WeightFormat.Int8)
+                {
+                    _ = m.Int8Columns(TS.Count);
+                }
+                else if (format == WeightFormat.BFloat16)
+                {
+                    _ = m.BFloat16Columns(TS.Count);
+                }
             }
         }
     }
@@ -210,13 +216,8 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
                 GemvKernel<TS, TV>.Multiply(m.Float32, m.Rows, k, v, y, accumulate);
                 break;
             case WeightFormat.BFloat16:
-            {
-                // The kernel reads Stride floats, de-interleaved to match its even/odd weight halves.
-                float* pad = Pointer(_pad);
-                BFloat16GemvKernel<TS, TV>.PrepareInput(v, k, m.Stride, pad);
-                BFloat16GemvKernel<TS, TV>.Multiply(m.BFloat16Bits, m.Rows, m.Stride, pad, y, accumulate);
+                BFloat16GemvKernel<TS, TV>.MultiplyColumns(m.BFloat16Columns(TS.Count), m.Rows, k, v, y, accumulate);
                 break;
-            }
 
             default:
             {
@@ -234,7 +235,7 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
         nint at = (nint)j * m.Stride;
         if (_format == WeightFormat.BFloat16)
         {
-            BFloat16GemvKernel<TS, TV>.PrepareInput(v, m.Columns, m.Stride, Pointer(_chunkInput) + at);
+            Buffer.MemoryCopy(v, Pointer(_chunkInput) + at, (long)m.Columns * sizeof(float), (long)m.Columns * sizeof(float));
         }
         else
         {
@@ -247,7 +248,7 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
     {
         if (_format == WeightFormat.BFloat16)
         {
-            BFloat16GemvKernel<TS, TV>.MultiplyMany(m.BFloat16Bits, m.Rows, m.Stride, Pointer(_chunkInput), n, projection, _gates);
+            BFloat16GemvKernel<TS, TV>.MultiplyManyColumns(m.BFloat16Columns(TS.Count), m.Rows, m.Columns, Pointer(_chunkInput), m.Stride, n, projection, _gates);
         }
         else
         {

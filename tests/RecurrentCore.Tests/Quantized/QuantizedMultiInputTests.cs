@@ -19,7 +19,7 @@ namespace RecurrentCore.Tests.Quantized;
 public unsafe class QuantizedMultiInputTests
 {
     private static readonly (int Rows, int Cols, int Inputs)[] Shapes =
-        [(1, 1, 1), (3, 7, 5), (4, 63, 4), (5, 65, 8), (7, 130, 3), (17, 333, 9), (64, 256, 32)];
+        [(1, 1, 1), (3, 7, 5), (4, 63, 4), (5, 65, 8), (7, 130, 3), (17, 333, 9), (64, 256, 32), (300, 129, 6), (1024, 64, 4), (129, 70, 5)];
 
     public static TheoryData<KernelVariant> Variants() => KernelCases.Variants();
 
@@ -80,6 +80,46 @@ public unsafe class QuantizedMultiInputTests
             }
 
             Assert.True(many.AsSpan().SequenceEqual(one), $"{rows}x{cols}, {inputs} inputs");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void BFloat16_column_product_matches_double_on_widened_weights(KernelVariant variant)
+    {
+        foreach (var (rows, cols, _) in Shapes)
+        {
+            foreach (bool accumulate in new[] { false, true })
+            {
+                var rng = KernelCases.Rng(nameof(BFloat16_column_product_matches_double_on_widened_weights), variant, (rows * 1000) + cols);
+                var m = new QuantizedMatrix(KernelCases.Uniform(rng, rows * cols, 1f), rows, cols, WeightFormat.BFloat16);
+                var dq = m.Dequantize();
+                // One float past the columns holds NaN: an odd last column must not read it.
+                var x = KernelCases.Uniform(rng, cols + 1, 2f);
+                x[cols] = float.NaN;
+                var y0 = KernelCases.Uniform(rng, rows, 1f);
+                var y = (float[])y0.Clone();
+                fixed (float* px = x)
+                fixed (float* py = y)
+                {
+                    var call = new Bf16Columns { M = m, X = px, Y = py, Accumulate = accumulate };
+                    KernelCatalog.Visit<Bf16Columns, bool>(variant, ref call);
+                }
+
+                for (int r = 0; r < rows; r++)
+                {
+                    double e = accumulate ? y0[r] : 0, mag = accumulate ? Math.Abs(y0[r]) : 0;
+                    for (int c = 0; c < cols; c++)
+                    {
+                        e += dq[(r * cols) + c] * x[c];
+                        mag += Math.Abs(dq[(r * cols) + c] * x[c]);
+                    }
+
+                    // Sequential fused sum: at most cols + 1 roundings of 2⁻²⁴ on partial sums ≤ mag.
+                    double bound = (cols + 1) * Math.Pow(2, -24) * mag;
+                    Assert.True(Math.Abs(y[r] - e) <= bound, $"{rows}x{cols} row {r} acc={accumulate}: {y[r]:R} vs {e:R}, bound {bound:E2}");
+                }
+            }
         }
     }
 
@@ -219,18 +259,13 @@ public unsafe class QuantizedMultiInputTests
             where TS : struct, ISimd<TV>
             where TV : unmanaged
         {
-            var prepared = new float[Inputs * M.Stride];
-            fixed (float* p = prepared)
+            ushort* packed = M.BFloat16Columns(TS.Count);
+            for (int j = 0; j < Inputs; j++)
             {
-                for (int j = 0; j < Inputs; j++)
-                {
-                    BFloat16GemvKernel<TS, TV>.PrepareInput(X + (j * M.Columns), M.Columns, M.Stride, p + (j * M.Stride));
-                    BFloat16GemvKernel<TS, TV>.Multiply(M.BFloat16Bits, M.Rows, M.Stride, p + (j * M.Stride), One + (j * YStride), accumulate: false);
-                }
-
-                BFloat16GemvKernel<TS, TV>.MultiplyMany(M.BFloat16Bits, M.Rows, M.Stride, p, Inputs, Many, YStride);
+                BFloat16GemvKernel<TS, TV>.MultiplyColumns(packed, M.Rows, M.Columns, X + (j * M.Columns), One + (j * YStride), accumulate: false);
             }
 
+            BFloat16GemvKernel<TS, TV>.MultiplyManyColumns(packed, M.Rows, M.Columns, X, M.Columns, Inputs, Many, YStride);
             return true;
         }
     }
@@ -255,6 +290,22 @@ public unsafe class QuantizedMultiInputTests
             }
 
             Int8GemvKernel<TS, TV>.MultiplyMany(M.Int8, M.RowSums, M.Scales, M.Rows, M.Stride, U, Scales, Inputs, Many, YStride);
+            return true;
+        }
+    }
+
+    private struct Bf16Columns : ISimdVisitor<bool>
+    {
+        public QuantizedMatrix M;
+        public float* X;
+        public float* Y;
+        public bool Accumulate;
+
+        public readonly bool Visit<TS, TV>()
+            where TS : struct, ISimd<TV>
+            where TV : unmanaged
+        {
+            BFloat16GemvKernel<TS, TV>.MultiplyColumns(M.BFloat16Columns(TS.Count), M.Rows, M.Columns, X, Y, Accumulate);
             return true;
         }
     }

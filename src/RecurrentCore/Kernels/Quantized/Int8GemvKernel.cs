@@ -147,7 +147,7 @@ internal static unsafe class Int8GemvKernel<TS, TV>
     }
 
     /// <summary>
-    /// <see cref="Multiply"/> over the packed weights of <see cref="Int8ColumnLayout"/> (lanes = <c>Count</c>): each
+    /// <see cref="Multiply"/> over the packed weights of <see cref="ColumnPairLayout"/> (lanes = <c>Count</c>): each
     /// register holds one 32-bit sum per row of its group, so per column pair one broadcast of the input pair serves
     /// eight groups, and the rows are dequantized by lanes. The same int32 sums (exact) and the same float32 operations per
     /// row as <see cref="Multiply"/>, so the same bits. <paramref name="u"/> is read up to <c>2·⌈columns / 2⌉</c> bytes
@@ -156,12 +156,12 @@ internal static unsafe class Int8GemvKernel<TS, TV>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyColumns(sbyte* packed, int* rowSums, float* rowScales, int rows, int columns, byte* u, float inputScale, float* y, bool accumulate)
     {
-        int lanes = TS.Count, pairs = Int8ColumnLayout.Pairs(columns);
+        int lanes = TS.Count, pairs = ColumnPairLayout.Pairs(columns);
         int groups = (rows + lanes - 1) / lanes;
         nint cell = 2 * lanes;
         int* lane = stackalloc int[64]; // a partial last group's sums; no call may follow the loops while accumulators live
         int g = 0;
-        for (; g <= groups - Int8ColumnLayout.Block; g += Int8ColumnLayout.Block)
+        for (; g <= groups - ColumnPairLayout.Block; g += ColumnPairLayout.Block)
         {
             sbyte* w = packed + ((nint)g * pairs * cell);
             TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero, a4 = TS.Zero, a5 = TS.Zero, a6 = TS.Zero, a7 = TS.Zero;
