@@ -130,7 +130,17 @@ internal static unsafe class QuickQuantized
                     Report(h, "bf16 GEMV", 2 * n, Best(() => BFloat16GemvKernel<TS, TV>.Multiply(bf.BFloat16Bits, rows, stride, xp, yp, false), 256L << 20, 2 * n));
                     Report(h, "int8 GEMV", n, Best(() => Int8GemvKernel<TS, TV>.Multiply(i8.Int8, i8.RowSums, i8.Scales, rows, stride, up, sp[0], yp, false), 256L << 20, n));
                     sbyte* packed = i8.Int8Columns(TS.Count);
-                    Report(h, "int8 cols", n, Best(() => Int8GemvKernel<TS, TV>.MultiplyColumns(packed, i8.RowSums, i8.Scales, rows, cols, up, sp[0], yp, false), 256L << 20, n));
+                    var sq = GC.AllocateArray<sbyte>(stride, pinned: true);
+                    var mq = GC.AllocateArray<byte>(stride, pinned: true);
+                    fixed (sbyte* psq = sq)
+                    fixed (byte* pmq = mq)
+                    {
+                        sbyte* signedQ = psq;
+                        byte* qm = pmq;
+                        Int8Quantizer.SplitSigns(up, cols, signedQ, qm);
+                        Report(h, "int8 cols", n, Best(() => Int8GemvKernel<TS, TV>.MultiplyColumns(packed, i8.Scales, rows, cols, qm, signedQ, sp[0], yp, false), 256L << 20, n));
+                    }
+
                     ushort* bfc = bf.BFloat16Columns(TS.Count);
                     Report(h, "bf16 cols", 2 * n, Best(() => BFloat16GemvKernel<TS, TV>.MultiplyColumns(bfc, rows, cols, xp, yp, false), 256L << 20, 2 * n));
                     Report(h, "bf16 x32 ", 2 * n * inputs, Best(() => BFloat16GemvKernel<TS, TV>.MultiplyManyColumns(bfc, rows, cols, xp, stride, inputs, yp, rows), 256L << 20, 2 * n * inputs));

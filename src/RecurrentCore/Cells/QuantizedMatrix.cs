@@ -90,13 +90,13 @@ internal sealed unsafe class QuantizedMatrix
     public long Bytes => (long)Rows * Stride * Format.BytesPerWeight();
 
     /// <summary>
-    /// The int8 weights in <see cref="ColumnPairLayout"/> for a width of <paramref name="lanes"/> lanes (pinned), packed
+    /// The int8 weights in <see cref="ColumnCellLayout"/> (four columns per lane) for a width of <paramref name="lanes"/> lanes (pinned), packed
     /// at the first request (a stream's creation) and kept; a matrix serves one kernel variant.
     /// </summary>
-    public sbyte* Int8Columns(int lanes) => (sbyte*)PackedColumns(lanes, _i8);
+    public sbyte* Int8Columns(int lanes) => (sbyte*)PackedColumns(lanes, 4, _i8);
 
-    /// <summary>The bfloat16 weights in <see cref="ColumnPairLayout"/>, as <see cref="Int8Columns"/>.</summary>
-    public ushort* BFloat16Columns(int lanes) => (ushort*)PackedColumns(lanes, _bf16);
+    /// <summary>The bfloat16 weights in <see cref="ColumnCellLayout"/> (two columns per lane), as <see cref="Int8Columns"/>.</summary>
+    public ushort* BFloat16Columns(int lanes) => (ushort*)PackedColumns(lanes, 2, _bf16);
 
     /// <summary>The int8 weights (row r at r·Stride), for tests.</summary>
     internal ReadOnlySpan<sbyte> Int8Values => _i8;
@@ -127,15 +127,15 @@ internal sealed unsafe class QuantizedMatrix
     private static T* Pointer<T>(T[] a)
         where T : unmanaged => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
 
-    private void* PackedColumns<T>(int lanes, T[] rowMajor)
+    private void* PackedColumns<T>(int lanes, int perLane, T[] rowMajor)
         where T : unmanaged
     {
         var packed = _columns;
         if (packed is null || packed.Lanes != lanes)
         {
             // Two streams made at once may both pack; either copy is the same, and the reference is published whole.
-            var cells = GC.AllocateArray<T>((int)Math.Max(1, ColumnPairLayout.Elements(Rows, Columns, lanes)), pinned: true);
-            ColumnPairLayout.Pack<T>(rowMajor, Rows, Columns, Stride, lanes, cells);
+            var cells = GC.AllocateArray<T>((int)Math.Max(1, ColumnCellLayout.Elements(Rows, Columns, lanes, perLane)), pinned: true);
+            ColumnCellLayout.Pack<T>(rowMajor, Rows, Columns, Stride, lanes, perLane, cells);
             packed = new ColumnPacking(cells, lanes);
             _columns = packed;
         }

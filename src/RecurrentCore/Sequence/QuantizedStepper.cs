@@ -11,7 +11,7 @@ namespace RecurrentCore.Sequence;
 /// <summary>
 /// The time loops of a quantized layer (bf16 or int8 W_ih/W_hh, <see cref="QuantizedLayerWeights"/>) at one width,
 /// chosen once when its stream is made. A streaming step runs one row through every layer: W_ih x, then W_hh h (the
-/// column-packed kernels, <see cref="ColumnPairLayout"/>: no horizontal sums), then the float32 gate kernels. A sequence runs in chunks of up to <see cref="ChunkInputs"/> (t, b) rows: per layer, the
+/// column-packed kernels, <see cref="ColumnCellLayout"/>: no horizontal sums), then the float32 gate kernels. A sequence runs in chunks of up to <see cref="ChunkInputs"/> (t, b) rows: per layer, the
 /// chunk's input projections in one multi-input product (each weight register widened once for several inputs), then
 /// the recurrence, which only multiplies by W_hh. Both paths give the same bits (the multi-input kernels equal the
 /// one-input ones, and every row is quantized the same way). Owns the scratch: per step the quantized bytes of x and h
@@ -73,6 +73,8 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
     private readonly float* _c;
     private readonly float[] _pad;
     private readonly byte[] _bytes;
+    private readonly sbyte[] _signed;
+    private readonly byte[] _magnitudes;
     private readonly float[] _gateRow;
     private readonly float[] _gh;
     private float[] _chunkInput = [];
@@ -94,6 +96,8 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
         _widest = QuantizedMatrix.PadTo64(Math.Max(cfg.InputSize, cfg.HiddenSize));
         _pad = GC.AllocateArray<float>(_widest, pinned: true);
         _bytes = GC.AllocateArray<byte>(_widest, pinned: true);
+        _signed = GC.AllocateArray<sbyte>(_widest, pinned: true);
+        _magnitudes = GC.AllocateArray<byte>(_widest, pinned: true);
         _gateRow = GC.AllocateArray<float>(_gates, pinned: true);
         _gh = GC.AllocateArray<float>(_gates, pinned: true);
         foreach (var w in layers)
@@ -223,7 +227,8 @@ internal sealed unsafe class QuantizedStepper<TS, TV> : QuantizedStepper
             {
                 byte* u = Pointer(_bytes);
                 float scale = Int8Quantizer.QuantizeUnsigned<TS, TV>(v, k, u, Pointer(_pad));
-                Int8GemvKernel<TS, TV>.MultiplyColumns(m.Int8Columns(TS.Count), m.RowSums, m.Scales, m.Rows, k, u, scale, y, accumulate);
+                Int8Quantizer.SplitSigns(u, k, Pointer(_signed), Pointer(_magnitudes));
+                Int8GemvKernel<TS, TV>.MultiplyColumns(m.Int8Columns(TS.Count), m.Scales, m.Rows, k, Pointer(_magnitudes), Pointer(_signed), scale, y, accumulate);
                 break;
             }
         }

@@ -127,11 +127,12 @@ public unsafe class QuantizedMultiInputTests
     [MemberData(nameof(Variants))]
     public void Int8_column_packed_product_equals_the_row_product(KernelVariant variant)
     {
-        foreach (var (rows, cols, _) in Shapes.Concat([(300, 129, 0), (1024, 256, 0), (33, 2, 0)]))
+        foreach (var (rows, cols, extreme) in Shapes.Select(s => (s.Rows, s.Cols, false)).Concat([(300, 129, false), (1024, 256, false), (33, 2, false), (70, 258, true), (16, 64, true)]))
         {
             var rng = KernelCases.Rng(nameof(Int8_column_packed_product_equals_the_row_product), variant, (rows * 1000) + cols);
-            var m = new QuantizedMatrix(KernelCases.Uniform(rng, rows * cols, 1f), rows, cols, WeightFormat.Int8);
-            var x = KernelCases.Uniform(rng, cols, 2f);
+            // Extreme: every weight and input at ±max, so every pair of products is ±2·127·127 (the largest 16-bit sums).
+            var m = new QuantizedMatrix(extreme ? Signs(rng, rows * cols, 0.5f) : KernelCases.Uniform(rng, rows * cols, 1f), rows, cols, WeightFormat.Int8);
+            var x = extreme ? Signs(rng, cols, 3f) : KernelCases.Uniform(rng, cols, 2f);
             var u = new byte[m.Stride];
             u.AsSpan().Fill(0xA5); // the padding a column product may read must not matter
             float sx;
@@ -246,6 +247,9 @@ public unsafe class QuantizedMultiInputTests
         Assert.Equal(hN, stream.HiddenState.ToArray());
     }
 
+    private static float[] Signs(Random rng, int n, float value) =>
+        [.. Enumerable.Range(0, n).Select(_ => rng.Next(2) == 0 ? value : -value)];
+
     private struct Bf16Many : ISimdVisitor<bool>
     {
         public QuantizedMatrix M;
@@ -324,7 +328,15 @@ public unsafe class QuantizedMultiInputTests
             where TV : unmanaged
         {
             Int8GemvKernel<TS, TV>.Multiply(M.Int8, M.RowSums, M.Scales, M.Rows, M.Stride, U, Scale, Rows, Accumulate);
-            Int8GemvKernel<TS, TV>.MultiplyColumns(M.Int8Columns(TS.Count), M.RowSums, M.Scales, M.Rows, M.Columns, U, Scale, Columns, Accumulate);
+            var q = new sbyte[M.Stride];
+            var magnitudes = new byte[M.Stride];
+            fixed (sbyte* pq = q)
+            fixed (byte* pm = magnitudes)
+            {
+                Int8Quantizer.SplitSigns(U, M.Columns, pq, pm);
+                Int8GemvKernel<TS, TV>.MultiplyColumns(M.Int8Columns(TS.Count), M.Scales, M.Rows, M.Columns, pm, pq, Scale, Columns, Accumulate);
+            }
+
             return true;
         }
     }

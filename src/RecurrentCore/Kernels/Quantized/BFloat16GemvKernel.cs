@@ -93,7 +93,7 @@ internal static unsafe class BFloat16GemvKernel<TS, TV>
 
     /// <summary>
     /// <c>y[r] = (accumulate ? y[r] : 0) + Σ_c float(w[r, c])·x[c]</c> over the packed weights of
-    /// <see cref="ColumnPairLayout"/> (lanes = <c>Count</c>) and the plain input x (<paramref name="columns"/> floats):
+    /// <see cref="ColumnCellLayout"/> (lanes = <c>Count</c>, two columns per lane) and the plain input x (<paramref name="columns"/> floats):
     /// per column pair, x[2p] and x[2p + 1] broadcast, each register's 32-bit lanes widened into the even weights
     /// (<c>lane &lt;&lt; 16</c>) and the odd ones (<c>lane &amp; 0xFFFF0000</c>) of its rows, two fused multiply-adds
     /// into one accumulator per row: each row's sum runs over c = 0, 1, 2, … in order, no horizontal sum. Eight groups
@@ -102,13 +102,13 @@ internal static unsafe class BFloat16GemvKernel<TS, TV>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyColumns(ushort* packed, int rows, int columns, float* x, float* y, bool accumulate)
     {
-        int lanes = TS.Count, pairs = ColumnPairLayout.Pairs(columns), full = columns / 2;
+        int lanes = TS.Count, pairs = ColumnCellLayout.Cells(columns, 2), full = columns / 2;
         int groups = (rows + lanes - 1) / lanes;
         nint cell = 2 * lanes;
         TV high = TS.CreateBits(unchecked((int)0xFFFF0000));
         float* lane = stackalloc float[16]; // a partial last group's sums; no call may follow the loops while accumulators live
         int g = 0;
-        for (; g <= groups - ColumnPairLayout.Block; g += ColumnPairLayout.Block)
+        for (; g <= groups - ColumnCellLayout.Block; g += ColumnCellLayout.Block)
         {
             ushort* w = packed + ((nint)g * pairs * cell);
             TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero, a4 = TS.Zero, a5 = TS.Zero, a6 = TS.Zero, a7 = TS.Zero;
@@ -184,8 +184,8 @@ internal static unsafe class BFloat16GemvKernel<TS, TV>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyManyColumns(ushort* packed, int rows, int columns, float* x, int xStride, int inputs, float* y, int yStride)
     {
-        int lanes = TS.Count, pairs = ColumnPairLayout.Pairs(columns), full = columns / 2;
-        int blocks = rows / lanes / ColumnPairLayout.Block; // blocks of whole groups only: their stores stay in range
+        int lanes = TS.Count, pairs = ColumnCellLayout.Cells(columns, 2), full = columns / 2;
+        int blocks = rows / lanes / ColumnCellLayout.Block; // blocks of whole groups only: their stores stay in range
         nint cell = 2 * lanes;
         TV high = TS.CreateBits(unchecked((int)0xFFFF0000));
         int j = 0;
@@ -198,9 +198,9 @@ internal static unsafe class BFloat16GemvKernel<TS, TV>
             float* y0 = y + ((nint)j * yStride);
             for (int b = 0; b < blocks; b++)
             {
-                for (int half = 0; half < ColumnPairLayout.Block; half += 4)
+                for (int half = 0; half < ColumnCellLayout.Block; half += 4)
                 {
-                    ushort* w = packed + ((nint)b * ColumnPairLayout.Block * pairs * cell) + (half * cell);
+                    ushort* w = packed + ((nint)b * ColumnCellLayout.Block * pairs * cell) + (half * cell);
                     TV a00 = TS.Zero, a01 = TS.Zero, a02 = TS.Zero, a03 = TS.Zero, a10 = TS.Zero, a11 = TS.Zero, a12 = TS.Zero, a13 = TS.Zero;
                     TV a20 = TS.Zero, a21 = TS.Zero, a22 = TS.Zero, a23 = TS.Zero, a30 = TS.Zero, a31 = TS.Zero, a32 = TS.Zero, a33 = TS.Zero;
                     for (int p = 0; p < pairs; p++)
@@ -232,10 +232,10 @@ internal static unsafe class BFloat16GemvKernel<TS, TV>
                             a03 = TS.MultiplyAdd(e0, v, a03); a13 = TS.MultiplyAdd(e1, v, a13); a23 = TS.MultiplyAdd(e2, v, a23); a33 = TS.MultiplyAdd(e3, v, a33);
                         }
 
-                        w += ColumnPairLayout.Block * cell;
+                        w += ColumnCellLayout.Block * cell;
                     }
 
-                    float* yr = y0 + (((b * ColumnPairLayout.Block) + half) * lanes);
+                    float* yr = y0 + (((b * ColumnCellLayout.Block) + half) * lanes);
                     TS.Store(a00, yr); TS.Store(a10, yr + lanes); TS.Store(a20, yr + (2 * lanes)); TS.Store(a30, yr + (3 * lanes));
                     yr += yStride;
                     TS.Store(a01, yr); TS.Store(a11, yr + lanes); TS.Store(a21, yr + (2 * lanes)); TS.Store(a31, yr + (3 * lanes));
@@ -246,13 +246,13 @@ internal static unsafe class BFloat16GemvKernel<TS, TV>
                 }
             }
 
-            int done = blocks * ColumnPairLayout.Block * lanes;
+            int done = blocks * ColumnCellLayout.Block * lanes;
             if (done < rows)
             {
                 // The last, smaller block is a matrix of its own in the same layout.
                 for (int k = 0; k < 4; k++)
                 {
-                    MultiplyColumns(packed + ((nint)blocks * ColumnPairLayout.Block * pairs * cell), rows - done, columns, x0 + ((nint)k * xStride), y0 + ((nint)k * yStride) + done, accumulate: false);
+                    MultiplyColumns(packed + ((nint)blocks * ColumnCellLayout.Block * pairs * cell), rows - done, columns, x0 + ((nint)k * xStride), y0 + ((nint)k * yStride) + done, accumulate: false);
                 }
             }
         }

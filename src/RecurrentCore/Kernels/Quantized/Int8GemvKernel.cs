@@ -147,75 +147,78 @@ internal static unsafe class Int8GemvKernel<TS, TV>
     }
 
     /// <summary>
-    /// <see cref="Multiply"/> over the packed weights of <see cref="ColumnPairLayout"/> (lanes = <c>Count</c>): each
-    /// register holds one 32-bit sum per row of its group, so per column pair one broadcast of the input pair serves
-    /// eight groups, and the rows are dequantized by lanes. The same int32 sums (exact) and the same float32 operations per
-    /// row as <see cref="Multiply"/>, so the same bits. <paramref name="u"/> is read up to <c>2·⌈columns / 2⌉</c> bytes
-    /// (an odd last byte meets zero weights).
+    /// <see cref="Multiply"/> over the packed weights of <see cref="ColumnCellLayout"/> (lanes = <c>Count</c>, four
+    /// columns per lane), with the input as signed q (<paramref name="q"/>) and |q| (<paramref name="magnitudes"/>), each
+    /// <c>4·⌈columns / 4⌉</c> bytes, zero past the columns (<see cref="Int8Quantizer.SplitSigns"/>): per column quad,
+    /// |q| broadcast as the unsigned operand and the weights given q's signs (<c>w·sign(q)·|q| = w·q</c>, every pair of
+    /// products within 16 bits: no saturation), four products per 32-bit lane (VPMADDUBSW then VPMADDWD, or VPDPBUSD).
+    /// Each register holds one sum per row of its group, so eight groups share each broadcast and the rows are
+    /// dequantized by lanes. The sums are <c>Σ q_w·q_x</c> exactly, as <see cref="Multiply"/>'s; the same float32
+    /// operations follow, so the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MultiplyColumns(sbyte* packed, int* rowSums, float* rowScales, int rows, int columns, byte* u, float inputScale, float* y, bool accumulate)
+    public static void MultiplyColumns(sbyte* packed, float* rowScales, int rows, int columns, byte* magnitudes, sbyte* q, float inputScale, float* y, bool accumulate)
     {
-        int lanes = TS.Count, pairs = ColumnPairLayout.Pairs(columns);
+        int lanes = TS.Count, quads = ColumnCellLayout.Cells(columns, 4);
         int groups = (rows + lanes - 1) / lanes;
-        nint cell = 2 * lanes;
+        nint cell = 4 * lanes;
         int* lane = stackalloc int[64]; // a partial last group's sums; no call may follow the loops while accumulators live
         int g = 0;
-        for (; g <= groups - ColumnPairLayout.Block; g += ColumnPairLayout.Block)
+        for (; g <= groups - ColumnCellLayout.Block; g += ColumnCellLayout.Block)
         {
-            sbyte* w = packed + ((nint)g * pairs * cell);
+            sbyte* w = packed + ((nint)g * quads * cell);
             TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero, a4 = TS.Zero, a5 = TS.Zero, a6 = TS.Zero, a7 = TS.Zero;
-            for (int p = 0; p < pairs; p++)
+            for (int k = 0; k < quads; k++)
             {
-                TV x = TS.CreateBits(u[2 * p] | (u[(2 * p) + 1] << 16));
-                a0 = TS.MultiplyAddPairs(a0, x, TS.WidenBytes(w));
-                a1 = TS.MultiplyAddPairs(a1, x, TS.WidenBytes(w + cell));
-                a2 = TS.MultiplyAddPairs(a2, x, TS.WidenBytes(w + (2 * cell)));
-                a3 = TS.MultiplyAddPairs(a3, x, TS.WidenBytes(w + (3 * cell)));
-                a4 = TS.MultiplyAddPairs(a4, x, TS.WidenBytes(w + (4 * cell)));
-                a5 = TS.MultiplyAddPairs(a5, x, TS.WidenBytes(w + (5 * cell)));
-                a6 = TS.MultiplyAddPairs(a6, x, TS.WidenBytes(w + (6 * cell)));
-                a7 = TS.MultiplyAddPairs(a7, x, TS.WidenBytes(w + (7 * cell)));
+                TV m = TS.CreateBits(((int*)magnitudes)[k]);
+                TV s = TS.CreateBits(((int*)q)[k]);
+                a0 = TS.DotQuads(a0, m, TS.SignBytes(TS.Load((float*)w), s));
+                a1 = TS.DotQuads(a1, m, TS.SignBytes(TS.Load((float*)(w + cell)), s));
+                a2 = TS.DotQuads(a2, m, TS.SignBytes(TS.Load((float*)(w + (2 * cell))), s));
+                a3 = TS.DotQuads(a3, m, TS.SignBytes(TS.Load((float*)(w + (3 * cell))), s));
+                a4 = TS.DotQuads(a4, m, TS.SignBytes(TS.Load((float*)(w + (4 * cell))), s));
+                a5 = TS.DotQuads(a5, m, TS.SignBytes(TS.Load((float*)(w + (5 * cell))), s));
+                a6 = TS.DotQuads(a6, m, TS.SignBytes(TS.Load((float*)(w + (6 * cell))), s));
+                a7 = TS.DotQuads(a7, m, TS.SignBytes(TS.Load((float*)(w + (7 * cell))), s));
                 w += 8 * cell;
             }
 
             int r = g * lanes;
-            PutLanes(a0, r, rows, rowSums, rowScales, inputScale, y, accumulate, lane);
-            PutLanes(a1, r + lanes, rows, rowSums, rowScales, inputScale, y, accumulate, lane);
-            PutLanes(a2, r + (2 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
-            PutLanes(a3, r + (3 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
-            PutLanes(a4, r + (4 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
-            PutLanes(a5, r + (5 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
-            PutLanes(a6, r + (6 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
-            PutLanes(a7, r + (7 * lanes), rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a0, r, rows, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a1, r + lanes, rows, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a2, r + (2 * lanes), rows, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a3, r + (3 * lanes), rows, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a4, r + (4 * lanes), rows, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a5, r + (5 * lanes), rows, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a6, r + (6 * lanes), rows, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a7, r + (7 * lanes), rows, rowScales, inputScale, y, accumulate, lane);
         }
 
-        // The last, smaller block: its cells are [p][group], groups - g of them per pair.
+        // The last, smaller block: its cells are [quad][group], groups - g of them per quad.
         int left = groups - g;
-        sbyte* tail = packed + ((nint)g * pairs * cell);
+        sbyte* tail = packed + ((nint)g * quads * cell);
         for (int i = 0; i < left; i++)
         {
             TV a0 = TS.Zero;
             sbyte* w = tail + (i * cell);
-            for (int p = 0; p < pairs; p++)
+            for (int k = 0; k < quads; k++)
             {
-                a0 = TS.MultiplyAddPairs(a0, TS.CreateBits(u[2 * p] | (u[(2 * p) + 1] << 16)), TS.WidenBytes(w));
+                a0 = TS.DotQuads(a0, TS.CreateBits(((int*)magnitudes)[k]), TS.SignBytes(TS.Load((float*)w), TS.CreateBits(((int*)q)[k])));
                 w += left * cell;
             }
 
-            PutLanes(a0, (g + i) * lanes, rows, rowSums, rowScales, inputScale, y, accumulate, lane);
+            PutLanes(a0, (g + i) * lanes, rows, rowScales, inputScale, y, accumulate, lane);
         }
     }
 
-    /// <summary>Rows r0 … r0 + Count − 1 (those below <paramref name="rows"/>) from a register of their int32 sums.</summary>
+    /// <summary>Rows r0 … r0 + Count − 1 (those below <paramref name="rows"/>) from a register of their int32 sums Σ q_w·q_x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PutLanes(TV dots, int r0, int rows, int* rowSums, float* rowScales, float inputScale, float* y, bool accumulate, int* lane)
+    private static void PutLanes(TV dots, int r0, int rows, float* rowScales, float inputScale, float* y, bool accumulate, int* lane)
     {
         int lanes = TS.Count;
         if (r0 + lanes <= rows)
         {
-            TV d = TS.IntSubtract(dots, TS.IntShiftLeft(TS.Load((float*)(rowSums + r0)), 7));
-            TV v = TS.Multiply(TS.IntToSingle(d), TS.Multiply(TS.Load(rowScales + r0), TS.Create(inputScale)));
+            TV v = TS.Multiply(TS.IntToSingle(dots), TS.Multiply(TS.Load(rowScales + r0), TS.Create(inputScale)));
             TS.Store(accumulate ? TS.Add(TS.Load(y + r0), v) : v, y + r0);
             return;
         }
@@ -223,7 +226,8 @@ internal static unsafe class Int8GemvKernel<TS, TV>
         TS.Store(dots, (float*)lane);
         for (int i = 0; r0 + i < rows; i++)
         {
-            Put(y, r0 + i, lane[i], rowSums, rowScales, inputScale, accumulate);
+            float v = Int8Quantizer.Dequantize(lane[i], rowScales[r0 + i], inputScale);
+            y[r0 + i] = accumulate ? y[r0 + i] + v : v;
         }
     }
 

@@ -138,6 +138,27 @@ internal static class Int8Quantizer
         return scale;
     }
 
+    /// <summary>
+    /// From the unsigned bytes <c>u = q + 128</c> of <paramref name="n"/> values, the signed q and |q| that the column
+    /// kernel takes, each written to <c>4·⌈n / 4⌉</c> bytes (zeros past n). No checks.
+    /// </summary>
+    internal static unsafe void SplitSigns(byte* u, int n, sbyte* q, byte* magnitudes)
+    {
+        int padded = (n + 3) & ~3;
+        for (int i = 0; i < n; i++)
+        {
+            int v = u[i] - 128;
+            q[i] = (sbyte)v;
+            magnitudes[i] = (byte)(v < 0 ? -v : v);
+        }
+
+        for (int i = n; i < padded; i++)
+        {
+            q[i] = 0;
+            magnitudes[i] = 0;
+        }
+    }
+
     /// <summary>1.5·2²³: adding it rounds a float of magnitude below 2²² to an integer (nearest, ties to even).</summary>
     private const float Magic = 12582912f;
 }

@@ -137,6 +137,20 @@ internal unsafe interface ISimd<TV>
     /// </summary>
     static abstract TV MultiplyAddPairs(TV accumulator, TV a, TV b);
 
+    /// <summary>
+    /// The bytes of <paramref name="value"/> negated where the matching byte of <paramref name="signs"/> is negative;
+    /// where that byte is zero the result byte is the value or zero (callers multiply it by zero). The values are in
+    /// [−127, 127], so negation never wraps.
+    /// </summary>
+    static abstract TV SignBytes(TV value, TV signs);
+
+    /// <summary>
+    /// Adds to each 32-bit integer lane of <paramref name="accumulator"/> the four products <c>u[j]·s[j]</c> of its
+    /// bytes (<paramref name="u"/> unsigned ≤ 127, <paramref name="s"/> signed, |s| ≤ 127, so every pair of products
+    /// fits 16 bits and the sum is exact): VPDPBUSD where the width has it, else VPMADDUBSW then VPMADDWD by ones.
+    /// </summary>
+    static abstract TV DotQuads(TV accumulator, TV u, TV s);
+
     /// <summary>The 32-bit integer lanes converted to float32 (round to nearest even, as <c>(float)int</c>).</summary>
     static abstract TV IntToSingle(TV value);
 

@@ -120,6 +120,14 @@ internal readonly unsafe struct Simd256 : ISimd<V>
         (accumulator.AsInt32() + Avx2.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16())).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V SignBytes(V value, V signs) => Avx2.Sign(value.AsSByte(), signs.AsSByte()).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V DotQuads(V accumulator, V u, V s) => AvxVnni.IsSupported
+        ? AvxVnni.MultiplyWideningAndAdd(accumulator.AsInt32(), u.AsByte(), s.AsSByte()).AsSingle()
+        : (accumulator.AsInt32() + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u.AsByte(), s.AsSByte()), Vector256.Create((short)1))).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V IntToSingle(V value) => Vector256.ConvertToSingle(value.AsInt32());
 
     public static string QuantizedInstructions => AvxVnni.IsSupported

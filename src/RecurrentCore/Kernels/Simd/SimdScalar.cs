@@ -119,6 +119,31 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SignBytes(float value, float signs)
+    {
+        int v = Bits(value), s = Bits(signs), r = 0;
+        for (int k = 0; k < 32; k += 8)
+        {
+            int b = (sbyte)(v >> k);
+            r |= (((sbyte)(s >> k) < 0 ? -b : b) & 0xFF) << k;
+        }
+
+        return FromBits(r);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float DotQuads(float accumulator, float u, float s)
+    {
+        int a = Bits(u), b = Bits(s), sum = 0;
+        for (int k = 0; k < 32; k += 8)
+        {
+            sum += ((a >> k) & 0xFF) * (sbyte)(b >> k);
+        }
+
+        return FromBits(Bits(accumulator) + sum);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float IntToSingle(float value) => Bits(value);
 
     public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), scalar fma; int8: scalar int32 multiply-add";
