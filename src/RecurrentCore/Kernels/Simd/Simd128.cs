@@ -184,7 +184,7 @@ internal readonly unsafe struct Simd128 : ISimd<V>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V IntToSingle(V value) => Vector128.ConvertToSingle(value.AsInt32());
 
-    public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), fused multiply-add; int8: portable widen, 16-bit multiply, widen, add";
+    public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), fused multiply-add; int8: steps psignb, pmaddubsw + pmaddwd (portable: per-lane products); projection pmaddwd on widened bytes";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector128.Sum(value.AsInt32());

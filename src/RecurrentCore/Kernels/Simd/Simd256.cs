@@ -131,8 +131,8 @@ internal readonly unsafe struct Simd256 : ISimd<V>
     public static V IntToSingle(V value) => Vector256.ConvertToSingle(value.AsInt32());
 
     public static string QuantizedInstructions => AvxVnni.IsSupported
-        ? "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpdpbusd (AVX-VNNI)"
-        : "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";
+        ? "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpsignb + vpdpbusd (AVX-VNNI)"
+        : "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: steps vpsignb, vpmaddubsw + vpmaddwd; projection vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector256.Sum(value.AsInt32());

@@ -129,7 +129,7 @@ internal readonly unsafe struct Simd512 : ISimd<V>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V IntToSingle(V value) => Vector512.ConvertToSingle(value.AsInt32());
 
-    public static string QuantizedInstructions => "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
+    public static string QuantizedInstructions => "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: steps vpsubb + blend (signs), vpmaddubsw + vpmaddwd; projection vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector512.Sum(value.AsInt32());
