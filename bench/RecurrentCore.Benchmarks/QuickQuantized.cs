@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using RecurrentCore.Cells;
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Quantized;
@@ -27,7 +25,7 @@ internal static unsafe class QuickQuantized
             nint n = (nint)kib * 256;
             float* p = (float*)NativeMemory.AlignedAlloc((nuint)(n * 4), 64);
             new Span<float>(p, (int)n).Fill(1e-3f);
-            double best = Best(() => Read(p, n), 64L << 20, kib * 1024L);
+            double best = Best(() => RooflineReadBenchmarks.Read512(p, n), 64L << 20, kib * 1024L);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read {kib,6} KiB  {kib * 1024.0 / best / 1e9,6:F1} GB/s"));
             NativeMemory.AlignedFree(p);
         }
@@ -67,19 +65,6 @@ internal static unsafe class QuickQuantized
         }
 
         return best;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Read(float* p, nint n)
-    {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        for (nint i = 0; i <= n - 128; i += 128)
-        {
-            a0 += Vector512.Load(p + i); a1 += Vector512.Load(p + i + 16); a2 += Vector512.Load(p + i + 32); a3 += Vector512.Load(p + i + 48);
-            a4 += Vector512.Load(p + i + 64); a5 += Vector512.Load(p + i + 80); a6 += Vector512.Load(p + i + 96); a7 += Vector512.Load(p + i + 112);
-        }
-
-        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7);
     }
 
     private struct Products : ISimdVisitor<bool>

@@ -24,13 +24,8 @@ internal static unsafe class Int8GemvKernel<TS, TV>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(sbyte* w, int* rowSums, float* rowScales, int rows, int stride, byte* u, float inputScale, float* y, bool accumulate)
     {
-        if (TS.HasNativeByteDot)
-        {
-            MultiplyNative(w, rowSums, rowScales, rows, stride, u, inputScale, y, accumulate);
-            return;
-        }
-
-        int step = 2 * TS.Count;
+        // VPDPBUSD takes 4·Count byte pairs at once; otherwise x is widened once per chunk of 2·Count for the 4 rows.
+        int step = (TS.HasNativeByteDot ? 4 : 2) * TS.Count;
         int r = 0;
         for (; r <= rows - 4; r += 4)
         {
@@ -41,11 +36,21 @@ internal static unsafe class Int8GemvKernel<TS, TV>
             TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
             for (int c = 0; c < stride; c += step)
             {
-                TV x = TS.WidenBytes(u + c);
-                a0 = TS.MultiplyAddPairs(a0, x, TS.WidenBytes(w0 + c));
-                a1 = TS.MultiplyAddPairs(a1, x, TS.WidenBytes(w1 + c));
-                a2 = TS.MultiplyAddPairs(a2, x, TS.WidenBytes(w2 + c));
-                a3 = TS.MultiplyAddPairs(a3, x, TS.WidenBytes(w3 + c));
+                if (TS.HasNativeByteDot)
+                {
+                    a0 = TS.DotBytes(a0, u + c, w0 + c);
+                    a1 = TS.DotBytes(a1, u + c, w1 + c);
+                    a2 = TS.DotBytes(a2, u + c, w2 + c);
+                    a3 = TS.DotBytes(a3, u + c, w3 + c);
+                }
+                else
+                {
+                    TV x = TS.WidenBytes(u + c);
+                    a0 = TS.MultiplyAddPairs(a0, x, TS.WidenBytes(w0 + c));
+                    a1 = TS.MultiplyAddPairs(a1, x, TS.WidenBytes(w1 + c));
+                    a2 = TS.MultiplyAddPairs(a2, x, TS.WidenBytes(w2 + c));
+                    a3 = TS.MultiplyAddPairs(a3, x, TS.WidenBytes(w3 + c));
+                }
             }
 
             Put(y, r, TS.IntSum(a0), rowSums, rowScales, inputScale, accumulate);
@@ -60,7 +65,7 @@ internal static unsafe class Int8GemvKernel<TS, TV>
             TV a0 = TS.Zero;
             for (int c = 0; c < stride; c += step)
             {
-                a0 = TS.MultiplyAddPairs(a0, TS.WidenBytes(u + c), TS.WidenBytes(w0 + c));
+                a0 = TS.HasNativeByteDot ? TS.DotBytes(a0, u + c, w0 + c) : TS.MultiplyAddPairs(a0, TS.WidenBytes(u + c), TS.WidenBytes(w0 + c));
             }
 
             Put(y, r, TS.IntSum(a0), rowSums, rowScales, inputScale, accumulate);
@@ -228,44 +233,6 @@ internal static unsafe class Int8GemvKernel<TS, TV>
         {
             float v = Int8Quantizer.Dequantize(lane[i], rowScales[r0 + i], inputScale);
             y[r0 + i] = accumulate ? y[r0 + i] + v : v;
-        }
-    }
-
-    private static void MultiplyNative(sbyte* w, int* rowSums, float* rowScales, int rows, int stride, byte* u, float inputScale, float* y, bool accumulate)
-    {
-        int step = 4 * TS.Count;
-        int r = 0;
-        for (; r <= rows - 4; r += 4)
-        {
-            sbyte* w0 = w + ((nint)r * stride);
-            sbyte* w1 = w0 + stride;
-            sbyte* w2 = w1 + stride;
-            sbyte* w3 = w2 + stride;
-            TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
-            for (int c = 0; c < stride; c += step)
-            {
-                a0 = TS.DotBytes(a0, u + c, w0 + c);
-                a1 = TS.DotBytes(a1, u + c, w1 + c);
-                a2 = TS.DotBytes(a2, u + c, w2 + c);
-                a3 = TS.DotBytes(a3, u + c, w3 + c);
-            }
-
-            Put(y, r, TS.IntSum(a0), rowSums, rowScales, inputScale, accumulate);
-            Put(y, r + 1, TS.IntSum(a1), rowSums, rowScales, inputScale, accumulate);
-            Put(y, r + 2, TS.IntSum(a2), rowSums, rowScales, inputScale, accumulate);
-            Put(y, r + 3, TS.IntSum(a3), rowSums, rowScales, inputScale, accumulate);
-        }
-
-        for (; r < rows; r++)
-        {
-            sbyte* w0 = w + ((nint)r * stride);
-            TV a0 = TS.Zero;
-            for (int c = 0; c < stride; c += step)
-            {
-                a0 = TS.DotBytes(a0, u + c, w0 + c);
-            }
-
-            Put(y, r, TS.IntSum(a0), rowSums, rowScales, inputScale, accumulate);
         }
     }
 
