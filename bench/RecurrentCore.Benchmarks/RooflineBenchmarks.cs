@@ -130,7 +130,7 @@ public unsafe class RooflineReadBenchmarks
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Read512(float* p, nint n)
+    internal static float Read512(float* p, nint n)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         for (nint i = 0; i <= n - 128; i += 128)

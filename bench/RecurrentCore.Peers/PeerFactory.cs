@@ -7,7 +7,7 @@ namespace RecurrentCore.Peers;
 internal sealed class PeerFactory : IDisposable
 {
     /// <summary>Every engine key in table order; ours is always first.</summary>
-    public static readonly string[] AllKeys = ["ours", "rtneural", "ort", "ort-int8", "onednn", "torch2", "torch1"];
+    public static readonly string[] AllKeys = ["ours", "ours-bf16", "ours-int8", "rtneural", "ort", "ort-int8", "onednn", "torch2", "torch1"];
 
     private readonly HashSet<string> _keys;
     private readonly Dictionary<(string Python, int Threads), PythonServer?> _python = [];
@@ -44,6 +44,14 @@ internal sealed class PeerFactory : IDisposable
         }
 
 #if !PEERS_OURS_ONLY
+        foreach (var format in new[] { WeightFormat.BFloat16, WeightFormat.Int8 })
+        {
+            if (Wants(OursFormatEngine.KeyOf(format)) && OursFormatEngine.Supports(s))
+            {
+                list.Add(new OursFormatEngine(data, format));
+            }
+        }
+
         foreach (bool quantized in new[] { false, true })
         {
             if (Wants(quantized ? "ort-int8" : "ort") && OrtEngine.Supports(s, quantized))

@@ -8,10 +8,13 @@ internal sealed class PeerOptions
     public const string Usage = """
         usage: RecurrentCore.Peers [options]
           --quick                  a few scenarios, 0.4 s per engine (a look, not a measurement)
+          --formats                issue 11's group: step H=256 and sequence T=100 B=1 H=1024 (LSTM, GRU) on ours
+                                   f32/bf16/int8, ORT float32 and ORT DynamicQuantizeLSTM, one thread; adds the formats table
           --seconds S              measuring time per engine per scenario (default 1.5; --quick 0.4)
           --rounds N               interleaved rounds per scenario (default 6)
           --warm S                 least warm-up of in-process engines, then until steady (default 0.5)
-          --engines LIST           of ours,rtneural,ort,ort-int8,onednn,torch2,torch1 (default all but torch1; ours always runs)
+          --engines LIST           of ours,ours-bf16,ours-int8,rtneural,ort,ort-int8,onednn,torch2,torch1 (default all
+                                   but torch1 and our bf16/int8, which --formats selects; ours always runs)
           --modes LIST             of step,sequence,train (default all)
           --threads LIST           thread counts for the sequence and training rows (default 1,2; steps run on one)
           --filter TEXT            only scenarios whose name contains TEXT
@@ -31,6 +34,9 @@ internal sealed class PeerOptions
     public bool Help { get; private set; }
 
     public bool Quick { get; private set; }
+
+    /// <summary>Issue 11's formats group (<see cref="PeerScenario.Formats"/>) and its engines.</summary>
+    public bool Formats { get; private set; }
 
     public bool Pin { get; private set; }
 
@@ -74,7 +80,7 @@ internal sealed class PeerOptions
         ArgumentNullException.ThrowIfNull(error);
         var o = new PeerOptions { CommandLine = string.Join(' ', args) };
         double? seconds = null;
-        bool noTorch = false;
+        bool noTorch = false, engines = false;
         try
         {
             for (int i = 0; i < args.Length; i++)
@@ -84,12 +90,13 @@ internal sealed class PeerOptions
                 switch (a)
                 {
                     case "--quick": o.Quick = true; break;
+                    case "--formats": o.Formats = true; break;
                     case "--pin": o.Pin = true; break;
                     case "--no-torch": noTorch = true; break;
                     case "--seconds": seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--rounds": o.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--warm": o.Warm = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                    case "--engines": o.Engines = ["ours", .. List(Next(), a).Where(k => k != "ours")]; break;
+                    case "--engines": o.Engines = ["ours", .. List(Next(), a).Where(k => k != "ours")]; engines = true; break;
                     case "--modes": o.Modes = List(Next(), a).Select(m => Enum.Parse<PeerMode>(m, ignoreCase: true)).ToList(); break;
                     case "--threads": o.Threads = Ints(Next(), a); break;
                     case "--filter": o.Filter = Next(); break;
@@ -117,6 +124,11 @@ internal sealed class PeerOptions
         {
             error.WriteLine($"peers: error: --engines: unknown engine '{unknown[0]}' (known: {string.Join(", ", PeerFactory.AllKeys)})");
             return null;
+        }
+
+        if (o.Formats && !engines)
+        {
+            o.Engines = ["ours", "ours-bf16", "ours-int8", "ort", "ort-int8"];
         }
 
         if (noTorch)
@@ -150,7 +162,7 @@ internal sealed class PeerOptions
     public List<PeerScenario> Scenarios()
     {
         var threads = Pin ? [1] : Threads;
-        IEnumerable<PeerScenario> list = Quick ? PeerScenario.Quick() : PeerScenario.Full(threads);
+        IEnumerable<PeerScenario> list = Formats ? PeerScenario.Formats() : Quick ? PeerScenario.Quick() : PeerScenario.Full(threads);
         list = list.Where(s => Modes.Contains(s.Mode) && (s.Mode == PeerMode.Step || threads.Contains(s.Threads)))
             .Where(s => Filter is null || s.Name.Contains(Filter, StringComparison.OrdinalIgnoreCase));
         if (Hidden is not null)

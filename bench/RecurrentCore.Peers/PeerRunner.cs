@@ -15,8 +15,8 @@ internal sealed record EngineResult(string Key, string Name, string Detail, doub
     /// <summary>Whether the outputs agreed with ours within <see cref="Tolerance"/>.</summary>
     public bool Agrees => MaxError <= Tolerance;
 
-    /// <summary>Float32 engines; ORT int8 computes something else (its quantization error is its own column).</summary>
-    public bool IsFloat32 => Key != "ort-int8";
+    /// <summary>Float32 engines; ORT int8 and our bf16/int8 compute something else (their quantization error is their own column).</summary>
+    public bool IsFloat32 => Key is not ("ort-int8" or "ours-bf16" or "ours-int8");
 }
 
 /// <summary>One scenario's numbers: ours first, then the peers that ran, and the targets.</summary>

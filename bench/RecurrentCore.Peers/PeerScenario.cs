@@ -94,6 +94,18 @@ internal sealed record PeerScenario(PeerMode Mode, CellKind Cell, int Hidden, in
         return list;
     }
 
+    /// <summary>
+    /// Issue 11's targets: streaming step B = 1 at H = 256 and sequence inference T = 100, B = 1 at H = 1024, LSTM and
+    /// GRU, one thread (our bf16/int8 against ORT float32 and DynamicQuantizeLSTM).
+    /// </summary>
+    public static IReadOnlyList<PeerScenario> Formats() =>
+    [
+        new(PeerMode.Step, CellKind.Lstm, 256, 1, 1),
+        new(PeerMode.Step, CellKind.Gru, 256, 1, 1),
+        new(PeerMode.Sequence, CellKind.Lstm, 1024, 1, 100),
+        new(PeerMode.Sequence, CellKind.Gru, 1024, 1, 100),
+    ];
+
     /// <summary>A small set for a quick look (~30 s): one scenario per mode and peer family.</summary>
     public static IReadOnlyList<PeerScenario> Quick() =>
     [

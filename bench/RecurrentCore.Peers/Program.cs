@@ -112,7 +112,8 @@ if (rtneural is not null)
 }
 
 header.AddRange(notes.Select(n => n + "."));
-string markdown = Table.Markdown(final) + Environment.NewLine + string.Join(Environment.NewLine, header) + Environment.NewLine;
+string formats = o.Formats ? Environment.NewLine + "Formats (issue 11; ratios are peer / ours in that format, > 1 means ours is faster):" + Environment.NewLine + Environment.NewLine + Table.Formats(final) : string.Empty;
+string markdown = Table.Markdown(final) + formats + Environment.NewLine + string.Join(Environment.NewLine, header) + Environment.NewLine;
 Console.WriteLine(markdown);
 if (o.OutPath is not null)
 {

@@ -107,5 +107,38 @@ internal static class Table
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Issue 11's table: per scenario the medians of ours in float32, bf16 and int8 and of ORT float32 and
+    /// DynamicQuantizeLSTM (same run, interleaved), ORT / ours in each format, every format's largest difference from
+    /// ours float32 (Δ), the bytes of W_ih and W_hh in each format (bf16/int8 rows padded to 64), and the targets.
+    /// </summary>
+    public static string Formats(IReadOnlyList<ScenarioResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var sb = new StringBuilder();
+        sb.AppendLine("| scenario | ours f32 | ours bf16 | ours int8 | ORT f32 | ORT int8 | ORT / ours bf16 | ORT / ours int8 | ORT int8 / ours int8 | Δ vs ours f32: bf16 · int8 · ORT int8 | W_ih + W_hh bytes f32 · bf16 · int8 | #11 targets |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in results)
+        {
+            string T(string key) => r.Get(key) is { } e ? Time(e.MedianNs) : "—";
+            string R(string peer, string ours) => r.Get(peer) is { } p && r.Get(ours) is { } o ? Ratio(p.MedianNs / o.MedianNs) : "—";
+            string D(string key) => r.Get(key) is { } e ? Err(e.MaxError) : "—";
+            var s = r.Scenario;
+            long weights = (long)s.Cell.GateCount() * s.Hidden * (s.Input + s.Hidden);
+            long Padded(int n) => ((Math.Max(n, 1) + 63) / 64) * 64;
+            long narrow = (long)s.Cell.GateCount() * s.Hidden * (Padded(s.Input) + Padded(s.Hidden));
+            string bytes = string.Create(CultureInfo.InvariantCulture, $"{Bytes(4 * weights)} · {Bytes(2 * narrow)} · {Bytes(narrow)}");
+            var targets = r.Targets.Where(t => t.Text.StartsWith("#11", StringComparison.Ordinal))
+                .Select(t => t.Text + " " + (t.Met switch { true => "✓", false => "✗", null => "–" }));
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {s.Name} | {T("ours")} | {T("ours-bf16")} | {T("ours-int8")} | {T("ort")} | {T("ort-int8")} | {R("ort", "ours-bf16")} | {R("ort", "ours-int8")} | {R("ort-int8", "ours-int8")} | {D("ours-bf16")} · {D("ours-int8")} · {D("ort-int8")} | {bytes} | {string.Join("; ", targets)} |");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Bytes(long b) => b >= 1 << 20
+        ? string.Create(CultureInfo.InvariantCulture, $"{b / 1048576.0:0.##} MiB")
+        : string.Create(CultureInfo.InvariantCulture, $"{b / 1024.0:0.#} KiB");
+
     public static string Err(double e) => double.IsNaN(e) ? "—" : string.Create(CultureInfo.InvariantCulture, $"{e:0.0e0}");
 }

@@ -3,6 +3,7 @@
 #   1. builds: this checkout's harness against BEFORE and AFTER (bench/peers/build_rev.sh), RTNeural's servers;
 #   2. every peer, unpinned, sequence and training rows at 1 and 2 threads, harness built against AFTER;
 #   3. the streaming steps again with everything pinned to CPU 0 (taskset -c 0): ours against RTNeural as #10 asks;
+#   3b. issue 11's formats group (--formats: ours f32/bf16/int8 against ORT float32 and DynamicQuantizeLSTM), ~1 min;
 #   4. our library before/after: bench/peers/ab.sh BEFORE AFTER (process-level A B A B, ours-only scenarios);
 #   5. tables (peers.md, pinned.md, summary.md, ab.md), the JSON of every run, peers.svg, all under OUT.
 #
@@ -12,6 +13,7 @@
 #        OUT           results directory (default peers-results/<utc time>)
 #        PEERS_SECONDS per engine per scenario in passes 2 and 3 (default 1.0)
 #        AB_ROUNDS, AB_SECONDS  before/after runs per build and seconds per scenario (defaults 3, 0.3)
+#        PEERS_FORMATS 0 leaves out pass 3b (default 1)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD_ONLY=0
@@ -57,13 +59,18 @@ $peers "${rtn_args[@]}" --seconds "$PEERS_SECONDS" --threads 1,2 --out "$OUT/pee
 stamp "3/5 streaming steps pinned to CPU 0"
 $peers "${rtn_args[@]}" --pin --modes step --seconds "$PEERS_SECONDS" --out "$OUT/pinned.json" --md "$OUT/pinned.md" \
   >/dev/null 2>"$OUT/pinned.log" || { rc=$?; stamp "pass 3 exit code $rc (see $OUT/pinned.log)"; }
+if [ "${PEERS_FORMATS:-1}" != 0 ]; then
+  stamp "3b/5 formats (issue 11)"
+  $peers --formats --seconds "$PEERS_SECONDS" --out "$OUT/formats.json" --md "$OUT/formats.md" \
+    >/dev/null 2>"$OUT/formats.log" || { rc=$?; stamp "pass 3b exit code $rc (see $OUT/formats.log)"; }
+fi
 stamp "4/5 our library before ($BEFORE) / after ($AFTER)"
 PEERS_AB_VARIANT=$variant bash "$HERE/ab.sh" --rounds "$AB_ROUNDS" --seconds "$AB_SECONDS" --out "$OUT/ab" "$BEFORE" "$AFTER" \
   >/dev/null 2>"$OUT/ab.log" || stamp "before/after failed (see $OUT/ab.log)"
 stamp "5/5 tables"
 python3 "$HERE/summary.py" "$OUT/peers.json" "$OUT/pinned.json" --out "$OUT/summary.md" >/dev/null || true
 python3 "$HERE/plot_svg.py" "$OUT/peers.json" "$OUT/peers.svg" || true
-for f in peers.md pinned.md summary.md ab/ab.md; do
+for f in peers.md pinned.md formats.md summary.md ab/ab.md; do
   [ -f "$OUT/$f" ] && { echo "## $f"; echo; cat "$OUT/$f"; echo; }
 done | tee "$OUT/all.md"
 stamp "done: $OUT/all.md"

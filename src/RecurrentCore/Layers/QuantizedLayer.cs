@@ -1,3 +1,4 @@
+using RecurrentCore.Cells;
 using RecurrentCore.Kernels;
 
 namespace RecurrentCore.Layers;

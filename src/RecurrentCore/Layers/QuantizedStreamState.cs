@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using RecurrentCore.Sequence;
 
 namespace RecurrentCore.Layers;
 
@@ -27,7 +27,7 @@ public sealed unsafe class QuantizedStreamState
         int states = cfg.NumLayers * batch * cfg.HiddenSize;
         _h = GC.AllocateArray<float>(states, pinned: true);
         _c = cfg.Cell == CellKind.Lstm ? GC.AllocateArray<float>(states, pinned: true) : [];
-        _stepper = QuantizedStepper.Create(layer, batch, _h, _c);
+        _stepper = QuantizedStepper.Create(cfg, layer.Format, layer.Variant, layer.Layers, batch, _h, _c);
     }
 
     /// <summary>The layer these streams run through.</summary>
@@ -106,14 +106,7 @@ public sealed unsafe class QuantizedStreamState
         fixed (float* px = input)
         fixed (float* py = output)
         {
-            for (int t = 0; t < seqLen; t++)
-            {
-                for (int r = 0; r < b; r++)
-                {
-                    nint row = cfg.BatchFirst ? ((nint)r * seqLen) + t : ((nint)t * b) + r;
-                    _stepper.Row(r, px + (row * i), py + (row * h));
-                }
-            }
+            _stepper.Run(px, seqLen, py, cfg.BatchFirst);
         }
 
         if (!hN.IsEmpty)
@@ -142,7 +135,4 @@ public sealed unsafe class QuantizedStreamState
             throw new ArgumentException($"{name} has {length} values, expected {expected} or none", name);
         }
     }
-
-    internal static T* Pointer<T>(T[] a)
-        where T : unmanaged => a.Length == 0 ? null : (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
 }

@@ -63,4 +63,23 @@ public sealed class PeersSmokeTests
         int8.Warm(0.001);
         Assert.True(PeerRunner.MaxError(ours.Check(), int8.Check(), int8.Name) <= OrtEngine.QuantizedTolerance);
     }
+
+    /// <summary>Issue 11's engines of ours: the bf16 and int8 layers stay within the quantization bound of ours float32 and are really quantized.</summary>
+    [Theory]
+    [InlineData(PeerMode.Step, CellKind.Lstm, WeightFormat.BFloat16)]
+    [InlineData(PeerMode.Step, CellKind.Gru, WeightFormat.Int8)]
+    [InlineData(PeerMode.Sequence, CellKind.Lstm, WeightFormat.Int8)]
+    [InlineData(PeerMode.Sequence, CellKind.Gru, WeightFormat.BFloat16)]
+    internal void Our_formats_are_within_their_quantization_bound(PeerMode mode, CellKind cell, WeightFormat format)
+    {
+        var data = new ScenarioData(new PeerScenario(mode, cell, 24, mode == PeerMode.Step ? 1 : 3, mode == PeerMode.Step ? 1 : 9));
+        using var ours = new OursEngine(data);
+        using var quantized = new OursFormatEngine(data, format);
+        Assert.Equal(format == WeightFormat.Int8 ? "ours-int8" : "ours-bf16", quantized.Key);
+        double err = PeerRunner.MaxError(ours.Check(), quantized.Check(), quantized.Name);
+        Assert.True(err <= quantized.Tolerance, $"max relative difference {err:E2}");
+        Assert.True(err > 1e-6, $"max relative difference {err:E2}: the layer is not quantized");
+        quantized.Warm(0.001);
+        Assert.True(PeerRunner.MaxError(ours.Check(), quantized.Check(), quantized.Name) <= quantized.Tolerance);
+    }
 }

@@ -1,7 +1,7 @@
+using RecurrentCore.Cells;
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Quantized;
 using RecurrentCore.Kernels.Simd;
-using RecurrentCore.Layers;
 using RecurrentCore.Tests.Kernels;
 using Xunit;
 

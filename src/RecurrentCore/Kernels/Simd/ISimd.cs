@@ -119,6 +119,41 @@ internal unsafe interface ISimd<TV>
     /// </summary>
     static abstract TV DotBytes(TV accumulator, byte* u, sbyte* s);
 
+    /// <summary>Whether <see cref="DotBytes"/> is one instruction (VPDPBUSD) rather than the widening sequence of
+    /// <see cref="WidenBytes(sbyte*)"/> and <see cref="MultiplyAddPairs"/>, which kernels then prefer for reuse.</summary>
+    static abstract bool HasNativeByteDot { get; }
+
+    /// <summary><c>2·Count</c> signed bytes from <paramref name="s"/>, each sign-extended to a 16-bit lane (two per 32-bit lane, in order).</summary>
+    static abstract TV WidenBytes(sbyte* s);
+
+    /// <summary><c>2·Count</c> unsigned bytes from <paramref name="u"/>, each zero-extended to a 16-bit lane (two per 32-bit lane, in order).</summary>
+    static abstract TV WidenBytes(byte* u);
+
+    /// <summary>
+    /// Adds to the 32-bit integer lanes of <paramref name="accumulator"/> the products of the 16-bit lanes of
+    /// <paramref name="a"/> and <paramref name="b"/> (<see cref="WidenBytes(byte*)"/> of unsigned and
+    /// <see cref="WidenBytes(sbyte*)"/> of signed bytes: each product exact, |u·s| ≤ 255·128). As for
+    /// <see cref="DotBytes"/>, only the sum of all lanes is defined.
+    /// </summary>
+    static abstract TV MultiplyAddPairs(TV accumulator, TV a, TV b);
+
+    /// <summary>
+    /// The bytes of <paramref name="value"/> negated where the matching byte of <paramref name="signs"/> is negative;
+    /// where that byte is zero the result byte is the value or zero (callers multiply it by zero). The values are in
+    /// [−127, 127], so negation never wraps.
+    /// </summary>
+    static abstract TV SignBytes(TV value, TV signs);
+
+    /// <summary>
+    /// Adds to each 32-bit integer lane of <paramref name="accumulator"/> the four products <c>u[j]·s[j]</c> of its
+    /// bytes (<paramref name="u"/> unsigned ≤ 127, <paramref name="s"/> signed, |s| ≤ 127, so every pair of products
+    /// fits 16 bits and the sum is exact): VPDPBUSD where the width has it, else VPMADDUBSW then VPMADDWD by ones.
+    /// </summary>
+    static abstract TV DotQuads(TV accumulator, TV u, TV s);
+
+    /// <summary>The 32-bit integer lanes converted to float32 (round to nearest even, as <c>(float)int</c>).</summary>
+    static abstract TV IntToSingle(TV value);
+
     /// <summary>How the bfloat16 and int8 products (<see cref="DotBytes"/>) run on this width, for <c>recurrent info</c>.</summary>
     static abstract string QuantizedInstructions { get; }
 

@@ -130,7 +130,61 @@ internal readonly unsafe struct Simd128 : ISimd<V>
         return (accumulator.AsInt32() + sum).AsSingle();
     }
 
-    public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), fused multiply-add; int8: portable widen, 16-bit multiply, widen, add";
+    public static bool HasNativeByteDot => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(sbyte* s) => Vector128.WidenLower(Vector128.CreateScalar(*(long*)s).AsSByte()).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(byte* u) => Vector128.WidenLower(Vector128.CreateScalar(*(long*)u).AsByte()).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V MultiplyAddPairs(V accumulator, V a, V b)
+    {
+        if (Sse2.IsSupported)
+        {
+            return (accumulator.AsInt32() + Sse2.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16())).AsSingle();
+        }
+
+        // Portable: |u·s| ≤ 255·128 fits a 16-bit product; widen the products to 32 bits and add.
+        var p = a.AsInt16() * b.AsInt16();
+        return (accumulator.AsInt32() + Vector128.WidenLower(p) + Vector128.WidenUpper(p)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V SignBytes(V value, V signs)
+    {
+        if (Ssse3.IsSupported)
+        {
+            return Ssse3.Sign(value.AsSByte(), signs.AsSByte()).AsSingle();
+        }
+
+        var v = value.AsSByte();
+        return Vector128.ConditionalSelect(Vector128.LessThan(signs.AsSByte(), Vector128<sbyte>.Zero), -v, v).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V DotQuads(V accumulator, V u, V s)
+    {
+        if (Ssse3.IsSupported)
+        {
+            return (accumulator.AsInt32() + Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(u.AsByte(), s.AsSByte()), Vector128.Create((short)1))).AsSingle();
+        }
+
+        // Portable: each lane's four products, exact in 32 bits.
+        var ub = u.AsByte();
+        var sb = s.AsSByte();
+        return (accumulator.AsInt32() + Vector128.Create(
+            (int)(ub.GetElement(0) * sb.GetElement(0)) + (ub.GetElement(1) * sb.GetElement(1)) + (ub.GetElement(2) * sb.GetElement(2)) + (ub.GetElement(3) * sb.GetElement(3)),
+            (ub.GetElement(4) * sb.GetElement(4)) + (ub.GetElement(5) * sb.GetElement(5)) + (ub.GetElement(6) * sb.GetElement(6)) + (ub.GetElement(7) * sb.GetElement(7)),
+            (ub.GetElement(8) * sb.GetElement(8)) + (ub.GetElement(9) * sb.GetElement(9)) + (ub.GetElement(10) * sb.GetElement(10)) + (ub.GetElement(11) * sb.GetElement(11)),
+            (ub.GetElement(12) * sb.GetElement(12)) + (ub.GetElement(13) * sb.GetElement(13)) + (ub.GetElement(14) * sb.GetElement(14)) + (ub.GetElement(15) * sb.GetElement(15)))).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V IntToSingle(V value) => Vector128.ConvertToSingle(value.AsInt32());
+
+    public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), fused multiply-add; int8: steps psignb, pmaddubsw + pmaddwd (portable: per-lane products); projection pmaddwd on widened bytes";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector128.Sum(value.AsInt32());

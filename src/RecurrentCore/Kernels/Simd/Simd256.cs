@@ -107,9 +107,32 @@ internal readonly unsafe struct Simd256 : ISimd<V>
         return (accumulator.AsInt32() + lo + hi).AsSingle();
     }
 
+    public static bool HasNativeByteDot => AvxVnni.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(sbyte* s) => Avx2.ConvertToVector256Int16(s).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(byte* u) => Avx2.ConvertToVector256Int16(u).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V MultiplyAddPairs(V accumulator, V a, V b) =>
+        (accumulator.AsInt32() + Avx2.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16())).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V SignBytes(V value, V signs) => Avx2.Sign(value.AsSByte(), signs.AsSByte()).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V DotQuads(V accumulator, V u, V s) => AvxVnni.IsSupported
+        ? AvxVnni.MultiplyWideningAndAdd(accumulator.AsInt32(), u.AsByte(), s.AsSByte()).AsSingle()
+        : (accumulator.AsInt32() + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u.AsByte(), s.AsSByte()), Vector256.Create((short)1))).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V IntToSingle(V value) => Vector256.ConvertToSingle(value.AsInt32());
+
     public static string QuantizedInstructions => AvxVnni.IsSupported
-        ? "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpdpbusd (AVX-VNNI)"
-        : "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";
+        ? "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpsignb + vpdpbusd (AVX-VNNI)"
+        : "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: steps vpsignb, vpmaddubsw + vpmaddwd; projection vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector256.Sum(value.AsInt32());

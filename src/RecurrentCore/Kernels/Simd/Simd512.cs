@@ -103,7 +103,33 @@ internal readonly unsafe struct Simd512 : ISimd<V>
         return (accumulator.AsInt32() + lo + hi).AsSingle();
     }
 
-    public static string QuantizedInstructions => "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
+    public static bool HasNativeByteDot => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(sbyte* s) => Avx512BW.ConvertToVector512Int16(Vector256.Load(s)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V WidenBytes(byte* u) => Avx512BW.ConvertToVector512Int16(Vector256.Load(u)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V MultiplyAddPairs(V accumulator, V a, V b) =>
+        (accumulator.AsInt32() + Avx512BW.MultiplyAddAdjacent(a.AsInt16(), b.AsInt16())).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V SignBytes(V value, V signs)
+    {
+        var v = value.AsSByte();
+        return Vector512.ConditionalSelect(Vector512.LessThan(signs.AsSByte(), Vector512<sbyte>.Zero), -v, v).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V DotQuads(V accumulator, V u, V s) =>
+        (accumulator.AsInt32() + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.AsByte(), s.AsSByte()), Vector512.Create((short)1))).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V IntToSingle(V value) => Vector512.ConvertToSingle(value.AsInt32());
+
+    public static string QuantizedInstructions => "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: steps vpsubb + blend (signs), vpmaddubsw + vpmaddwd; projection vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IntSum(V value) => Vector512.Sum(value.AsInt32());

@@ -103,6 +103,49 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     public static float DotBytes(float accumulator, byte* u, sbyte* s) =>
         FromBits(Bits(accumulator) + (u[0] * s[0]) + (u[1] * s[1]) + (u[2] * s[2]) + (u[3] * s[3]));
 
+    public static bool HasNativeByteDot => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float WidenBytes(sbyte* s) => FromBits((ushort)s[0] + (s[1] << 16));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float WidenBytes(byte* u) => FromBits(u[0] + (u[1] << 16));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAddPairs(float accumulator, float a, float b)
+    {
+        int x = Bits(a), y = Bits(b);
+        return FromBits(Bits(accumulator) + ((short)x * (short)y) + ((x >> 16) * (y >> 16)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SignBytes(float value, float signs)
+    {
+        int v = Bits(value), s = Bits(signs), r = 0;
+        for (int k = 0; k < 32; k += 8)
+        {
+            int b = (sbyte)(v >> k);
+            r |= (((sbyte)(s >> k) < 0 ? -b : b) & 0xFF) << k;
+        }
+
+        return FromBits(r);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float DotQuads(float accumulator, float u, float s)
+    {
+        int a = Bits(u), b = Bits(s), sum = 0;
+        for (int k = 0; k < 32; k += 8)
+        {
+            sum += ((a >> k) & 0xFF) * (sbyte)(b >> k);
+        }
+
+        return FromBits(Bits(accumulator) + sum);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float IntToSingle(float value) => Bits(value);
+
     public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), scalar fma; int8: scalar int32 multiply-add";
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

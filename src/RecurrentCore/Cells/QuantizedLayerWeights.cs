@@ -1,7 +1,7 @@
-namespace RecurrentCore.Layers;
+namespace RecurrentCore.Cells;
 
 /// <summary>
-/// One layer's weights for a <see cref="QuantizedLayer"/>: W_ih and W_hh in the layer's format, the float32 biases as
+/// One layer's weights for a quantized layer (<c>Layers.QuantizedLayer</c>): W_ih and W_hh in the layer's format, the float32 biases as
 /// the gate kernels take them (LSTM and Elman: b_ih + b_hh folded; GRU: b_ih and b_hh apart, since r multiplies
 /// W_hn h + b_hn). Bias arrays are pinned; empty when the layer has none.
 /// </summary>

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RecurrentCore.Kernels.Quantized;
 
-namespace RecurrentCore.Layers;
+namespace RecurrentCore.Cells;
 
 /// <summary>
 /// One weight matrix (N × K, PyTorch layout) in a <see cref="WeightFormat"/>, in pinned storage so a step reaches it by
@@ -16,6 +16,7 @@ internal sealed unsafe class QuantizedMatrix
     private readonly sbyte[] _i8 = [];
     private readonly int[] _rowSums = [];
     private readonly float[] _scales = [];
+    private ColumnPacking? _columns;
 
     public QuantizedMatrix(ReadOnlySpan<float> w, int rows, int columns, WeightFormat format)
     {
@@ -116,6 +117,15 @@ internal sealed unsafe class QuantizedMatrix
     /// <summary>Bytes the weights occupy (what one product streams).</summary>
     public long Bytes => (long)Rows * Stride * Format.BytesPerWeight();
 
+    /// <summary>
+    /// The int8 weights in <see cref="ColumnCellLayout"/> (four columns per lane) for a width of <paramref name="lanes"/> lanes (pinned), packed
+    /// at the first request (a stream's creation) and kept; a matrix serves one kernel variant.
+    /// </summary>
+    public sbyte* Int8Columns(int lanes) => (sbyte*)PackedColumns(lanes, 4, _i8);
+
+    /// <summary>The bfloat16 weights in <see cref="ColumnCellLayout"/> (two columns per lane), as <see cref="Int8Columns"/>.</summary>
+    public ushort* BFloat16Columns(int lanes) => (ushort*)PackedColumns(lanes, 2, _bf16);
+
     /// <summary>The int8 weights (row r at r·Stride), for tests.</summary>
     internal ReadOnlySpan<sbyte> Int8Values => _i8;
 
@@ -144,4 +154,22 @@ internal sealed unsafe class QuantizedMatrix
 
     private static T* Pointer<T>(T[] a)
         where T : unmanaged => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
+
+    private void* PackedColumns<T>(int lanes, int perLane, T[] rowMajor)
+        where T : unmanaged
+    {
+        var packed = _columns;
+        if (packed is null || packed.Lanes != lanes)
+        {
+            // Two streams made at once may both pack; either copy is the same, and the reference is published whole.
+            var cells = GC.AllocateArray<T>((int)Math.Max(1, ColumnCellLayout.Elements(Rows, Columns, lanes, perLane)), pinned: true);
+            ColumnCellLayout.Pack<T>(rowMajor, Rows, Columns, Stride, lanes, perLane, cells);
+            packed = new ColumnPacking(cells, lanes);
+            _columns = packed;
+        }
+
+        return Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packed.Cells));
+    }
+
+    private sealed record ColumnPacking(Array Cells, int Lanes);
 }
