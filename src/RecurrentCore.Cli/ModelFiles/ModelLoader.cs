@@ -49,7 +49,7 @@ internal static class ModelLoader
         if (safeTensorsOnly || Detect(path, bytes) == ModelFormat.SafeTensors)
         {
             var sp = PyTorchStateDict.ToParameters(SafeTensors.Read(bytes, path), path, cell, batchFirst, module);
-            return sp.Config.ProjSize == 0 ? sp : throw new CliException($"{path}: an LSTM with proj_size {sp.Config.ProjSize} runs through the API (ReferenceRnn) only; the CLI and the fast path do not take projections yet");
+            return sp.Config.ProjSize == 0 ? sp : throw new CliException($"{path}: an LSTM with proj_size {sp.Config.ProjSize} runs through the API (RecurrentLayer, ReferenceRnn); the CLI does not take projections yet");
         }
 
         if (module is not null)

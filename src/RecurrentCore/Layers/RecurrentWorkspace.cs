@@ -18,6 +18,15 @@ public sealed class RecurrentWorkspace : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Layer = layer;
         Threads = threads;
+        if (layer.Projected is not null)
+        {
+            // A projected LSTM runs its own loop on the caller's thread: no cell-loop buffers, no pool.
+            Projected = new ProjectedLstmBuffers(layer.Config, training, maxSeqLen, maxBatch);
+            Buffers = new WorkspaceBuffers(layer.Config with { ProjSize = 0 }, Cells.CellCatalog.For(layer.Config), training, 1, 1);
+            Pass = new SequencePass(Buffers, null, 1);
+            return;
+        }
+
         Buffers = new WorkspaceBuffers(layer.Config, layer.Model.Cell, training, maxSeqLen, maxBatch);
         Pool = threads > 1 ? new WorkerPool(threads) : null;
         Pass = new SequencePass(Buffers, Pool, threads);
@@ -36,27 +45,30 @@ public sealed class RecurrentWorkspace : IDisposable
     public bool Training => Buffers.Training;
 
     /// <summary>The longest sequence this workspace holds.</summary>
-    public int MaxSeqLen => Buffers.MaxSeqLen;
+    public int MaxSeqLen => Projected?.MaxSeqLen ?? Buffers.MaxSeqLen;
 
     /// <summary>The largest batch this workspace holds.</summary>
-    public int MaxBatch => Buffers.MaxBatch;
+    public int MaxBatch => Projected?.MaxBatch ?? Buffers.MaxBatch;
 
     /// <summary>The size of the block in bytes.</summary>
-    public long SizeInBytes => Buffers.SizeInBytes;
+    public long SizeInBytes => Projected?.SizeInBytes ?? Buffers.SizeInBytes;
 
     internal WorkspaceBuffers Buffers { get; }
+
+    /// <summary>The buffers of a projected LSTM's loop (<see cref="ProjectedLstm"/>); null for every other layer.</summary>
+    internal ProjectedLstmBuffers? Projected { get; }
 
     internal WorkerPool? Pool { get; }
 
     internal SequencePass Pass { get; }
 
-    internal int SeqLen => Buffers.SeqLen;
+    internal int SeqLen => Projected?.SeqLen ?? Buffers.SeqLen;
 
-    internal int Batch => Buffers.Batch;
+    internal int Batch => Projected?.Batch ?? Buffers.Batch;
 
-    internal bool HasRun => Buffers.HasRun;
+    internal bool HasRun => Projected?.HasRun ?? Buffers.HasRun;
 
-    internal Span<float> LayerOut(int layer, int count) => Buffers.LayerOut(layer, count);
+    internal Span<float> LayerOut(int layer, int count) => Projected is { } p ? p.LayerOut[p.Training ? layer : layer % 2].AsSpan(0, count) : Buffers.LayerOut(layer, count);
 
     /// <summary>Stops the worker threads of a multi-threaded workspace; a single-threaded one holds none. Either way,
     /// a later Forward or Backward with it throws <see cref="ObjectDisposedException"/>, whatever the call's size.</summary>
@@ -76,7 +88,14 @@ public sealed class RecurrentWorkspace : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         if (maxSeqLen > MaxSeqLen || maxBatch > MaxBatch)
         {
-            Buffers.Allocate(Math.Max(maxSeqLen, MaxSeqLen), Math.Max(maxBatch, MaxBatch));
+            if (Projected is not null)
+            {
+                Projected.Allocate(Math.Max(maxSeqLen, MaxSeqLen), Math.Max(maxBatch, MaxBatch));
+            }
+            else
+            {
+                Buffers.Allocate(Math.Max(maxSeqLen, MaxSeqLen), Math.Max(maxBatch, MaxBatch));
+            }
         }
     }
 
