@@ -50,8 +50,48 @@ public sealed class RecurrentWorkspace : IDisposable
     /// <summary>The largest batch this workspace holds.</summary>
     public int MaxBatch => Projected?.MaxBatch ?? Buffers.MaxBatch;
 
-    /// <summary>The size of the block in bytes.</summary>
-    public long SizeInBytes => Projected?.SizeInBytes ?? Buffers.SizeInBytes;
+    /// <summary>The size of the block in bytes (with dropout's copies of the layer outputs).</summary>
+    public long SizeInBytes => Projected?.SizeInBytes ?? (Buffers.SizeInBytes + (Buffers.Dropout?.SizeInBytes ?? 0));
+
+    /// <summary>The dropout probability between stacked layers (0: none); see <see cref="SetDropout"/>.</summary>
+    public double Dropout => Buffers.Dropout?.Probability ?? 0;
+
+    /// <summary>
+    /// Dropout between stacked layers, as nn.LSTM / nn.GRU / nn.RNN(dropout = p) in training mode: each forward
+    /// multiplies every layer's output but the last by a fresh mask m (m = 1/(1 − p) with probability 1 − p, else 0)
+    /// before the next layer reads it; the following <see cref="RecurrentLayer.Backward"/> applies the same masks to the
+    /// gradient. The masks come from <paramref name="seed"/> and the forward's index in this workspace (SplitMix64), so
+    /// a run is reproducible and its bits do not depend on the thread count. The outputs, h_n and c_n returned are not
+    /// dropped (PyTorch drops neither). p = 0 turns dropout off; the result is then bitwise that of no dropout.
+    /// Allocates the (L − 1)·T·B·D·H copies once, here and in <see cref="EnsureCapacity"/>.
+    /// </summary>
+    /// <param name="probability">p in [0, 1).</param>
+    /// <param name="seed">The masks' seed.</param>
+    /// <exception cref="ArgumentOutOfRangeException">p is outside [0, 1).</exception>
+    /// <exception cref="InvalidOperationException">The workspace is not a training one (inference never drops).</exception>
+    /// <exception cref="NotSupportedException">The layer is an LSTM with proj_size (its own loop has no dropout yet).</exception>
+    public void SetDropout(double probability, ulong seed = 0)
+    {
+        if (!(probability >= 0 && probability < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(probability), probability, "dropout must be in [0, 1)");
+        }
+
+        if (!Training)
+        {
+            throw new InvalidOperationException("dropout applies in training: create the workspace with training: true");
+        }
+
+        if (Projected is not null)
+        {
+            throw new NotSupportedException("dropout between layers of an LSTM with proj_size is not implemented");
+        }
+
+        var d = new LayerDropout(probability, seed);
+        d.Allocate(Layer.Config, MaxSeqLen, MaxBatch);
+        Buffers.Dropout = d;
+        Buffers.HasForward = false;
+    }
 
     internal WorkspaceBuffers Buffers { get; }
 
@@ -94,7 +134,9 @@ public sealed class RecurrentWorkspace : IDisposable
             }
             else
             {
-                Buffers.Allocate(Math.Max(maxSeqLen, MaxSeqLen), Math.Max(maxBatch, MaxBatch));
+                int t = Math.Max(maxSeqLen, MaxSeqLen), b = Math.Max(maxBatch, MaxBatch);
+                Buffers.Dropout?.Allocate(Layer.Config, t, b);
+                Buffers.Allocate(t, b);
             }
         }
     }

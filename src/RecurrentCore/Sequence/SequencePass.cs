@@ -160,7 +160,7 @@ internal sealed unsafe class SequencePass : IParallelWork
         var cfg = Model.Config;
         var w = Model.Weights(Layer, Direction);
         int rows = SeqLen * Batch, inSize = cfg.LayerInputSize(Layer), gh = w.GateRows;
-        ReadOnlySpan<float> layerIn = Layer > 0 ? Buffers.LayerOut(Layer - 1, rows * cfg.OutputSize)
+        ReadOnlySpan<float> layerIn = Layer > 0 ? Buffers.LayerInput(Layer, rows * cfg.OutputSize)
             : _input != null ? new ReadOnlySpan<float>(_input, rows * inSize) : Buffers.X(rows * inSize);
         var proj = Buffers.Gates((Layer * cfg.NumDirections) + Direction, rows * gh);
         Gemm.Multiply(layerIn.Slice(r0 * inSize, (r1 - r0) * inSize), r1 - r0, w.PackedIh, w.ProjectionBias, proj.Slice(r0 * gh, (r1 - r0) * gh), accumulate: false);

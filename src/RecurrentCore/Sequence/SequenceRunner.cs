@@ -64,6 +64,8 @@ internal static class SequenceRunner
             CopyOrClear(c0, ws.C0(states));
         }
 
+        var dropout = ws.Dropout;
+        dropout?.BeginForward(ws.Training);
         fixed (float* caller = input)
         {
             pass.SetInput(direct ? caller : null);
@@ -75,6 +77,11 @@ internal static class SequenceRunner
                     {
                         pass.Project(model, l, dir, seqLen, batch);
                         pass.ForwardSteps(model, l, dir, seqLen, batch);
+                    }
+
+                    if (dropout is { Active: true } && l < cfg.NumLayers - 1)
+                    {
+                        dropout.Forward(ws.LayerOut(l, rows * dh), l);
                     }
                 }
             }
@@ -161,7 +168,7 @@ internal static class SequenceRunner
         for (int l = cfg.NumLayers - 1; l >= 0; l--)
         {
             int inSize = cfg.LayerInputSize(l);
-            ReadOnlySpan<float> layerIn = l == 0 ? ws.X(rows * cfg.InputSize) : ws.LayerOut(l - 1, rows * dh);
+            ReadOnlySpan<float> layerIn = l == 0 ? ws.X(rows * cfg.InputSize) : ws.LayerInput(l, rows * dh);
             bool needInputGrad = l > 0 || !gradInput.IsEmpty;
             for (int dir = 0; dir < d; dir++)
             {
@@ -178,6 +185,12 @@ internal static class SequenceRunner
                 {
                     pass.InputGradient(model, l, dir, seqLen, batch);
                 }
+            }
+
+            // The input gradient is that of the dropped copy; the layer below sees it through the same mask.
+            if (l > 0 && ws.Dropout is { Active: true } drop)
+            {
+                drop.Backward(ws.InputGradientTarget(l, rows * dh), l - 1);
             }
         }
 
