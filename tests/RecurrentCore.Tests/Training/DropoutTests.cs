@@ -199,6 +199,25 @@ public class DropoutTests
         Assert.Throws<NotSupportedException>(() => pws.SetDropout(0.2));
     }
 
+    [Fact]
+    public void Trainable_recurrent_hands_its_dropout_to_training_workspaces()
+    {
+        var model = RecurrentCore.Training.TrainableRecurrent.Create(new RecurrentConfig(CellKind.Lstm, 3, 5, numLayers: 2), new RecurrentCore.Training.SeededRandom(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Dropout = 1);
+        using (var none = model.CreateTrainingWorkspace(4, 2))
+        {
+            Assert.Equal(0, none.Dropout);
+        }
+
+        model.Dropout = 0.25;
+        model.DropoutSeed = 9;
+        using var ws = model.CreateTrainingWorkspace(4, 2);
+        Assert.Equal(0.25, ws.Dropout);
+        Assert.Equal(9UL, ws.Buffers.Dropout!.Seed);
+        using var bptt = new RecurrentCore.Training.TruncatedBptt(model, 4, 2);
+        Assert.NotNull(bptt);
+    }
+
     private static (float[] Output, float[] Grads, float[] GradInput) Run(
         RecurrentLayer layer, int t, int batch, double? dropout, ulong seed, int threads, float[]? x = null, float[]? dy = null)
     {
