@@ -33,7 +33,13 @@ internal static class ConvertCommand
                 inPath,
                 parse.GetValue(cell) is { } c ? CellKinds.Parse(c) : null,
                 parse.GetValue(batchFirst) ? true : null,
-                parse.GetValue(module));
+                parse.GetValue(module),
+                allowProjection: true);
+            if (ext == ".onnx" && p.Config.ProjSize > 0)
+            {
+                throw new CliException($"{outPath}: ONNX's LSTM has no projection; {inPath} is an LSTM with proj_size {p.Config.ProjSize} (weight_hr_l{{k}}) and converts to .safetensors only");
+            }
+
             byte[] bytes = ext == ".onnx"
                 ? OnnxModel.Export(p, new OnnxExportOptions { Opset = parse.GetValue(opset), SequenceLens = true, InitialStates = true })
                 : PyTorchStateDict.ToSafeTensors(p);
