@@ -59,7 +59,7 @@ internal static class BenchCommand
         command.SetAction(parse =>
         {
             string? modelPath = parse.GetValue(model);
-            var parameters = modelPath is null ? null : ModelFiles.ModelLoader.LoadParameters(modelPath, null, null, parse.GetValue(module), allowProjection: true);
+            var parameters = modelPath is null ? null : ModelFiles.ModelLoader.LoadParameters(modelPath, null, null, parse.GetValue(module));
             int i = parameters?.Config.InputSize ?? Positive(parse.GetValue(input) ?? 0, "--input");
             int h = parameters?.Config.HiddenSize ?? Positive(parse.GetValue(hidden) ?? 0, "--hidden");
             int l = parameters?.Config.NumLayers ?? Positive(parse.GetValue(layers) ?? 1, "--layers"), b = Positive(parse.GetValue(batch), "--batch");

@@ -33,8 +33,7 @@ internal static class ConvertCommand
                 inPath,
                 parse.GetValue(cell) is { } c ? CellKinds.Parse(c) : null,
                 parse.GetValue(batchFirst) ? true : null,
-                parse.GetValue(module),
-                allowProjection: true);
+                parse.GetValue(module));
             if (ext == ".onnx" && p.Config.ProjSize > 0)
             {
                 throw new CliException($"{outPath}: ONNX's LSTM has no projection; {inPath} is an LSTM with proj_size {p.Config.ProjSize} (weight_hr_l{{k}}) and converts to .safetensors only");

@@ -41,16 +41,14 @@ internal static class ModelLoader
     /// <remarks>
     /// With <paramref name="safeTensorsOnly"/> (the --weights option, documented as safetensors) every file goes to the
     /// safetensors reader, whose message says what is wrong with it as safetensors ("not a safetensors file", …);
-    /// --model is the option that detects the format. An LSTM with proj_size is refused unless <paramref name="allowProjection"/>
-    /// (bench, convert): forward and backward's files do not take its P-wide states yet.
+    /// --model is the option that detects the format.
     /// </remarks>
-    public static RecurrentParameters LoadParameters(string path, CellKind? cell, bool? batchFirst, string? module, bool safeTensorsOnly = false, bool allowProjection = false)
+    public static RecurrentParameters LoadParameters(string path, CellKind? cell, bool? batchFirst, string? module, bool safeTensorsOnly = false)
     {
         byte[] bytes = ReadAll(path);
         if (safeTensorsOnly || Detect(path, bytes) == ModelFormat.SafeTensors)
         {
-            var sp = PyTorchStateDict.ToParameters(SafeTensors.Read(bytes, path), path, cell, batchFirst, module);
-            return sp.Config.ProjSize == 0 || allowProjection ? sp : throw new CliException($"{path}: an LSTM with proj_size {sp.Config.ProjSize} runs through the API (RecurrentLayer, ReferenceRnn); the CLI does not take projections yet");
+            return PyTorchStateDict.ToParameters(SafeTensors.Read(bytes, path), path, cell, batchFirst, module);
         }
 
         if (module is not null)
