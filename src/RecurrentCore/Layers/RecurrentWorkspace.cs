@@ -51,10 +51,10 @@ public sealed class RecurrentWorkspace : IDisposable
     public int MaxBatch => Projected?.MaxBatch ?? Buffers.MaxBatch;
 
     /// <summary>The size of the block in bytes (with dropout's copies of the layer outputs).</summary>
-    public long SizeInBytes => Projected?.SizeInBytes ?? (Buffers.SizeInBytes + (Buffers.Dropout?.SizeInBytes ?? 0));
+    public long SizeInBytes => (Projected?.SizeInBytes ?? Buffers.SizeInBytes) + ((Projected?.Dropout ?? Buffers.Dropout)?.SizeInBytes ?? 0);
 
     /// <summary>The dropout probability between stacked layers (0: none); see <see cref="SetDropout"/>.</summary>
-    public double Dropout => Buffers.Dropout?.Probability ?? 0;
+    public double Dropout => (Projected?.Dropout ?? Buffers.Dropout)?.Probability ?? 0;
 
     /// <summary>
     /// Dropout between stacked layers, as nn.LSTM / nn.GRU / nn.RNN(dropout = p) in training mode: each forward
@@ -69,7 +69,6 @@ public sealed class RecurrentWorkspace : IDisposable
     /// <param name="seed">The masks' seed.</param>
     /// <exception cref="ArgumentOutOfRangeException">p is outside [0, 1).</exception>
     /// <exception cref="InvalidOperationException">The workspace is not a training one (inference never drops).</exception>
-    /// <exception cref="NotSupportedException">The layer is an LSTM with proj_size (its own loop has no dropout yet).</exception>
     public void SetDropout(double probability, ulong seed = 0)
     {
         if (!(probability >= 0 && probability < 1))
@@ -82,13 +81,15 @@ public sealed class RecurrentWorkspace : IDisposable
             throw new InvalidOperationException("dropout applies in training: create the workspace with training: true");
         }
 
-        if (Projected is not null)
-        {
-            throw new NotSupportedException("dropout between layers of an LSTM with proj_size is not implemented");
-        }
-
         var d = new LayerDropout(probability, seed);
         d.Allocate(Layer.Config, MaxSeqLen, MaxBatch);
+        if (Projected is not null)
+        {
+            Projected.Dropout = d;
+            Projected.HasForward = false;
+            return;
+        }
+
         Buffers.Dropout = d;
         Buffers.HasForward = false;
     }
@@ -130,7 +131,9 @@ public sealed class RecurrentWorkspace : IDisposable
         {
             if (Projected is not null)
             {
-                Projected.Allocate(Math.Max(maxSeqLen, MaxSeqLen), Math.Max(maxBatch, MaxBatch));
+                int tp = Math.Max(maxSeqLen, MaxSeqLen), bp = Math.Max(maxBatch, MaxBatch);
+                Projected.Dropout?.Allocate(Layer.Config, tp, bp);
+                Projected.Allocate(tp, bp);
             }
             else
             {

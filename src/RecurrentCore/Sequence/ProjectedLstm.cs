@@ -116,12 +116,19 @@ internal sealed class ProjectedLstm
 
         CopyOrClear(h0, ws.H0.AsSpan(0, hStates));
         CopyOrClear(c0, ws.C0.AsSpan(0, cStates));
+        var dropout = ws.Dropout;
+        dropout?.BeginForward(ws.Training);
         for (int l = 0; l < cfg.NumLayers; l++)
         {
-            ReadOnlySpan<float> layerIn = l == 0 ? x : LayerOut(ws, l - 1).AsSpan(0, rows * dp);
+            ReadOnlySpan<float> layerIn = l == 0 ? x : LayerInput(ws, l, rows * dp);
             for (int dir = 0; dir < d; dir++)
             {
                 ForwardSlot(ws, l, dir, seqLen, batch, layerIn);
+            }
+
+            if (dropout is { Active: true } && l < cfg.NumLayers - 1)
+            {
+                dropout.Forward(LayerOut(ws, l).AsSpan(0, rows * dp), l);
             }
         }
 
@@ -199,7 +206,7 @@ internal sealed class ProjectedLstm
         for (int l = cfg.NumLayers - 1; l >= 0; l--)
         {
             int inSize = cfg.LayerInputSize(l);
-            ReadOnlySpan<float> layerIn = l == 0 ? ws.X.AsSpan(0, rows * inSize) : ws.LayerOut[l - 1].AsSpan(0, rows * dp);
+            ReadOnlySpan<float> layerIn = l == 0 ? ws.X.AsSpan(0, rows * inSize) : LayerInput(ws, l, rows * dp);
             bool needInputGrad = l > 0 || !gradInput.IsEmpty;
             for (int dir = 0; dir < d; dir++)
             {
@@ -233,6 +240,12 @@ internal sealed class ProjectedLstm
                 }
             }
 
+            // The input gradient is that of the dropped copy; the layer below sees it through the same mask.
+            if (l > 0 && ws.Dropout is { Active: true } drop)
+            {
+                drop.Backward(dIn.AsSpan(0, rows * dp), l - 1);
+            }
+
             (dOut, dIn) = (dIn, dOut);
         }
 
@@ -251,6 +264,10 @@ internal sealed class ProjectedLstm
     }
 
     private static float[] LayerOut(ProjectedLstmBuffers ws, int layer) => ws.LayerOut[ws.Training ? layer : layer % 2];
+
+    /// <summary>What layer l ≥ 1 reads: layer l − 1's output, or its dropped copy when this forward applies dropout.</summary>
+    private static ReadOnlySpan<float> LayerInput(ProjectedLstmBuffers ws, int layer, int count) =>
+        ws.Dropout is { Active: true } d ? d.Dropped(layer - 1, count) : LayerOut(ws, layer - 1).AsSpan(0, count);
 
     private void ForwardSlot(ProjectedLstmBuffers ws, int l, int dir, int seqLen, int batch, ReadOnlySpan<float> layerIn)
     {

@@ -30,6 +30,9 @@ internal sealed class ProjectedLstmBuffers
 
     public bool HasRun { get; set; }
 
+    /// <summary>Dropout between layers (training), or null; see <see cref="Memory.LayerDropout"/>.</summary>
+    public Memory.LayerDropout? Dropout { get; set; }
+
     /// <summary>Whether the last forward had a row shorter than T.</summary>
     public bool HasLengths { get; set; }
 

@@ -71,7 +71,6 @@ public sealed class TrainableRecurrent
     public ulong DropoutSeed { get; set; }
 
     /// <summary>A training workspace of <see cref="Layer"/> with <see cref="Dropout"/> applied.</summary>
-    /// <exception cref="NotSupportedException">Dropout is set and the layer is an LSTM with proj_size.</exception>
     public RecurrentWorkspace CreateTrainingWorkspace(int maxSeqLen, int maxBatch, int threads = 1)
     {
         var ws = Layer.CreateWorkspace(maxSeqLen, maxBatch, training: true, threads: threads);
