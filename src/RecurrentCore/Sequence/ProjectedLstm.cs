@@ -399,22 +399,7 @@ internal sealed class ProjectedLstm
 
     private static void SetLengths(ProjectedLstmBuffers ws, ReadOnlySpan<int> lengths, int seqLen, int batch)
     {
-        if (!lengths.IsEmpty)
-        {
-            if (lengths.Length != batch)
-            {
-                throw new ArgumentException($"lengths has {lengths.Length} entries, expected batch {batch}", nameof(lengths));
-            }
-
-            for (int b = 0; b < batch; b++)
-            {
-                if (lengths[b] < 1 || lengths[b] > seqLen)
-                {
-                    throw new ArgumentException($"lengths[{b}] = {lengths[b]} is outside 1..{seqLen}", nameof(lengths));
-                }
-            }
-        }
-
+        SequenceRunner.CheckLengths(lengths, seqLen, batch);
         ws.SeqLen = seqLen;
         ws.Batch = batch;
         bool full = true;
@@ -427,29 +412,9 @@ internal sealed class ProjectedLstm
         ws.HasLengths = !full;
     }
 
-    private static void CopyOrClear(ReadOnlySpan<float> src, Span<float> dst)
-    {
-        if (src.IsEmpty)
-        {
-            dst.Clear();
-        }
-        else
-        {
-            src.CopyTo(dst);
-        }
-    }
+    private static void CopyOrClear(ReadOnlySpan<float> src, Span<float> dst) => SequenceRunner.CopyOrClear(src, dst);
 
-    /// <summary>(A, B, F) → (B, A, F).</summary>
-    private static void Transpose(ReadOnlySpan<float> src, int a, int b, int features, Span<float> dst)
-    {
-        for (int i = 0; i < a; i++)
-        {
-            for (int j = 0; j < b; j++)
-            {
-                src.Slice(((i * b) + j) * features, features).CopyTo(dst.Slice(((j * a) + i) * features, features));
-            }
-        }
-    }
+    private static void Transpose(ReadOnlySpan<float> src, int a, int b, int features, Span<float> dst) => SequenceRunner.Transpose(src, a, b, features, dst);
 
     private static void Need(int actual, long expected, string name, string shape)
     {

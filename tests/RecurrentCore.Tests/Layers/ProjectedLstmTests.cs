@@ -146,36 +146,14 @@ public class ProjectedLstmTests
         ZeroPast(up.Output, lens, t, batch, 4, batchFirst: false);
         var (_, fg) = RunFast(RecurrentLayer.FromParameters(p), t, batch, x, h0, c0, lens, up.Output, up.HN!, up.CN!, threads: 1);
         double Loss() => RandomData.Loss(ReferenceRnn.Forward(p, new SequenceInputs(t, batch, x, h0, c0, lens)), up);
-        const double eps = 1e-6;
         foreach (var ((tensor, _, data), (_, _, fast)) in p.Named().Zip(fg.Parameters.Named()))
         {
-            for (int i = 0; i < data.Length; i++)
-            {
-                double keep = data[i];
-                data[i] = keep + eps;
-                double plus = Loss();
-                data[i] = keep - eps;
-                double minus = Loss();
-                data[i] = keep;
-                double numeric = (plus - minus) / (2 * eps);
-                Assert.True(Math.Abs(fast[i] - numeric) <= 1e-4 * Math.Max(1, Math.Abs(numeric)), $"{tensor}[{i}]: fast {fast[i]:R} vs finite difference {numeric:R}");
-            }
+            FiniteDifference.AssertGradient(tensor, data, fast, Loss, eps: 1e-6, relativeTolerance: 1e-4);
         }
 
-        foreach (var (what, values, fast) in new[] { ("input", x, fg.Input), ("h0", h0, fg.H0), ("c0", c0, fg.C0!) })
-        {
-            for (int i = 0; i < values.Length; i++)
-            {
-                double keep = values[i];
-                values[i] = keep + eps;
-                double plus = Loss();
-                values[i] = keep - eps;
-                double minus = Loss();
-                values[i] = keep;
-                double numeric = (plus - minus) / (2 * eps);
-                Assert.True(Math.Abs(fast[i] - numeric) <= 1e-4 * Math.Max(1, Math.Abs(numeric)), $"d{what}[{i}]: fast {fast[i]:R} vs finite difference {numeric:R}");
-            }
-        }
+        FiniteDifference.AssertGradient("input", x, fg.Input, Loss, eps: 1e-6, relativeTolerance: 1e-4);
+        FiniteDifference.AssertGradient("h0", h0, fg.H0, Loss, eps: 1e-6, relativeTolerance: 1e-4);
+        FiniteDifference.AssertGradient("c0", c0, fg.C0!, Loss, eps: 1e-6, relativeTolerance: 1e-4);
     }
 
     [Fact]

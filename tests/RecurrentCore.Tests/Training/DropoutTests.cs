@@ -87,34 +87,15 @@ public class DropoutTests
             return sum;
         }
 
-        const double eps = 1e-6;
         int at = 0;
         foreach (var (name, _, data) in parameters.Named())
         {
-            for (int i = 0; i < data.Length; i++, at++)
-            {
-                double keep = data[i];
-                data[i] = keep + eps;
-                double plus = Loss();
-                data[i] = keep - eps;
-                double minus = Loss();
-                data[i] = keep;
-                double numeric = (plus - minus) / (2 * eps);
-                Assert.True(Math.Abs(fast.Grads[at] - numeric) <= 2e-4 * Math.Max(1, Math.Abs(numeric)), $"{name}[{i}]: fast {fast.Grads[at]:R} vs finite difference {numeric:R}");
-            }
+            var analytic = fast.Grads.AsSpan(at, data.Length).ToArray();
+            FiniteDifference.AssertGradient(name, data, Array.ConvertAll(analytic, v => (double)v), Loss, eps: 1e-6, relativeTolerance: 2e-4);
+            at += data.Length;
         }
 
-        for (int i = 0; i < x.Length; i++)
-        {
-            double keep = x[i];
-            x[i] = keep + eps;
-            double plus = Loss();
-            x[i] = keep - eps;
-            double minus = Loss();
-            x[i] = keep;
-            double numeric = (plus - minus) / (2 * eps);
-            Assert.True(Math.Abs(fast.GradInput[i] - numeric) <= 2e-4 * Math.Max(1, Math.Abs(numeric)), $"input[{i}]: fast {fast.GradInput[i]:R} vs finite difference {numeric:R}");
-        }
+        FiniteDifference.AssertGradient("input", x, Array.ConvertAll(fast.GradInput, v => (double)v), Loss, eps: 1e-6, relativeTolerance: 2e-4);
     }
 
     [Fact]
