@@ -13,7 +13,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var cell = new Option<string?>("--cell") { Description = "lstm, gru, rnn-tanh or rnn-relu (required unless --model)." };
+        var cell = new Option<string?>("--cell") { Description = "lstm, gru, rnn-tanh or rnn-relu (required unless --model; with --model, for a state_dict whose metadata does not record it)." };
         cell.AcceptOnlyFromAmong("lstm", "gru", "rnn-tanh", "rnn-relu");
         var input = new Option<int?>("--input") { Description = "Input features I (required unless --model)." };
         var hidden = new Option<int?>("--hidden") { Description = "Hidden size H (required unless --model)." };
@@ -41,9 +41,9 @@ internal static class BenchCommand
             foreach (var shape in new Option[] { cell, input, hidden, layers, bidirectional })
             {
                 bool given = result.GetResult(shape) is { Implicit: false };
-                if (hasModel && given)
+                if (hasModel && given && shape != cell)
                 {
-                    result.AddError($"{shape.Name}: the --model file sets the cell and the sizes; drop {shape.Name}");
+                    result.AddError($"{shape.Name}: the --model file sets the sizes; drop {shape.Name}");
                 }
                 else if (!hasModel && !given && shape != layers && shape != bidirectional)
                 {
@@ -59,7 +59,7 @@ internal static class BenchCommand
         command.SetAction(parse =>
         {
             string? modelPath = parse.GetValue(model);
-            var parameters = modelPath is null ? null : ModelFiles.ModelLoader.LoadParameters(modelPath, null, null, parse.GetValue(module));
+            var parameters = modelPath is null ? null : ModelFiles.ModelLoader.LoadParameters(modelPath, parse.GetValue(cell) is { } c ? CellKinds.Parse(c) : null, null, parse.GetValue(module));
             int i = parameters?.Config.InputSize ?? Positive(parse.GetValue(input) ?? 0, "--input");
             int h = parameters?.Config.HiddenSize ?? Positive(parse.GetValue(hidden) ?? 0, "--hidden");
             int l = parameters?.Config.NumLayers ?? Positive(parse.GetValue(layers) ?? 1, "--layers"), b = Positive(parse.GetValue(batch), "--batch");

@@ -56,7 +56,14 @@ public sealed class BenchModelCliTests : IDisposable
         File.WriteAllBytes(_cli.Path("m.safetensors"), PyTorchStateDict.ToSafeTensors(RandomData.Parameters(cfg, new Random(3), 0.5)));
         var r = _cli.Run("bench", "--model", _cli.Path("m.safetensors"), "--hidden", "8", "--mode", "forward", "--batch", "1", "--seq", "2");
         Assert.Equal(1, r.Code);
-        Assert.Contains("--hidden: the --model file sets the cell and the sizes", r.Err, StringComparison.Ordinal);
+        Assert.Contains("--hidden: the --model file sets the sizes; drop --hidden", r.Err, StringComparison.Ordinal);
+
+        // A state_dict without metadata needs its cell, and a cell the metadata contradicts is refused.
+        SafeTensors.WriteFile(_cli.Path("plain.safetensors"), PyTorchStateDict.FromParameters(RandomData.Parameters(cfg, new Random(3), 0.5)));
+        r = _cli.Run("bench", "--model", _cli.Path("plain.safetensors"), "--cell", "lstm", "--mode", "forward", "--batch", "1", "--seq", "2", "--seconds", "0.02");
+        Assert.True(r.Code == 0, r.Err);
+        r = _cli.Run("bench", "--model", _cli.Path("m.safetensors"), "--cell", "gru", "--mode", "forward", "--batch", "1", "--seq", "2", "--seconds", "0.02");
+        Assert.Equal(2, r.Code);
         r = _cli.Run("bench", "--cell", "lstm", "--input", "3", "--mode", "forward", "--batch", "1", "--seq", "2");
         Assert.Equal(1, r.Code);
         Assert.Contains("--hidden: required (or --model FILE)", r.Err, StringComparison.Ordinal);
