@@ -118,7 +118,7 @@ internal static class BenchCommand
             {
                 o.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{cfg.Cell.Name()} {m.ToString().ToLowerInvariant()} I={i} H={h} L={l}{(bi ? " bi" : string.Empty)} B={b} T={(m == BenchMode.Step ? 1 : t)} kernel={scenario.Kernel} weights={wf.Name()}: median {Format(r.MedianNs)}, p99 {Format(r.P99Ns)}, {r.Iterations} iterations in {r.MeasuredSeconds:0.00} s after {r.WarmupSeconds:0.00} s warm-up, {r.AllocatedBytesPerIteration:0.##} B allocated/iteration"));
+                    $"{cfg.Cell.Name()} {m.ToString().ToLowerInvariant()} I={i} H={h}{(cfg.ProjSize > 0 ? $" P={cfg.ProjSize}" : string.Empty)} L={l}{(bi ? " bi" : string.Empty)} B={b} T={(m == BenchMode.Step ? 1 : t)} kernel={scenario.Kernel} weights={wf.Name()}: median {Format(r.MedianNs)}, p99 {Format(r.P99Ns)}, {r.Iterations} iterations in {r.MeasuredSeconds:0.00} s after {r.WarmupSeconds:0.00} s warm-up, {r.AllocatedBytesPerIteration:0.##} B allocated/iteration"));
             }
 
             return 0;
