@@ -58,7 +58,7 @@ public sealed record RecurrentConfig
     /// <summary>
     /// LSTM only: PyTorch's proj_size P. When positive, h' = W_hr (o⊙tanh c') has P features (0 &lt; P &lt; H):
     /// weight_hh is (4H, P), h0 / h_n are (L·D, B, P), outputs D·P, and each layer-direction has weight_hr (P, H).
-    /// 0 (the default) means no projection. Runs on the reference path only (fast path and training pending).
+    /// 0 (the default) means no projection. Runs on the reference and the fast path, forward, backward (training) and streaming.
     /// </summary>
     public int ProjSize { get; init; }
 

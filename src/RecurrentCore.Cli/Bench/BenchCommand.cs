@@ -13,11 +13,13 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var cell = new Option<string>("--cell") { Description = "lstm, gru, rnn-tanh or rnn-relu.", Required = true };
+        var cell = new Option<string?>("--cell") { Description = "lstm, gru, rnn-tanh or rnn-relu (required unless --model; with --model, for a state_dict whose metadata does not record it)." };
         cell.AcceptOnlyFromAmong("lstm", "gru", "rnn-tanh", "rnn-relu");
-        var input = new Option<int>("--input") { Description = "Input features I.", Required = true };
-        var hidden = new Option<int>("--hidden") { Description = "Hidden size H.", Required = true };
-        var layers = new Option<int>("--layers") { Description = "Stacked layers L.", DefaultValueFactory = _ => 1 };
+        var input = new Option<int?>("--input") { Description = "Input features I (required unless --model)." };
+        var hidden = new Option<int?>("--hidden") { Description = "Hidden size H (required unless --model)." };
+        var layers = new Option<int?>("--layers") { Description = "Stacked layers L (default 1; from the file with --model)." };
+        var model = new Option<string?>("--model") { Description = "Time this model file's layer stack instead of random weights: a safetensors state_dict or an ONNX model, detected by content; it sets the cell and every size." };
+        var module = new Option<string?>("--module") { Description = "With --model: the module prefix of a whole-model state_dict (e.g. encoder)." };
         var bidirectional = new Option<bool>("--bidirectional") { Description = "Run both directions (not with --mode step)." };
         var batch = new Option<int>("--batch") { Description = "Batch size B (streams in step mode).", Required = true };
         var seq = new Option<int>("--seq") { Description = "Sequence length T (ignored in step mode, which runs one step).", Required = true };
@@ -30,12 +32,37 @@ internal static class BenchCommand
         format.AcceptOnlyFromAmong("f32", "bf16", "int8");
         var command = new Command("bench", "Time one layer call (forward, train or streaming step) on random weights and print the median and p99 latency.")
         {
-            cell, input, hidden, layers, bidirectional, batch, seq, mode, threads, seconds, json, format,
+            cell, input, hidden, layers, bidirectional, batch, seq, mode, threads, seconds, json, format, model, module,
         };
+        PathOptions.RequireNonEmpty(model, module);
+        command.Validators.Add(result =>
+        {
+            bool hasModel = result.GetResult(model) is not null;
+            foreach (var shape in new Option[] { cell, input, hidden, layers, bidirectional })
+            {
+                bool given = result.GetResult(shape) is { Implicit: false };
+                if (hasModel && given && shape != cell)
+                {
+                    result.AddError($"{shape.Name}: the --model file sets the sizes; drop {shape.Name}");
+                }
+                else if (!hasModel && !given && shape != layers && shape != bidirectional)
+                {
+                    result.AddError($"{shape.Name}: required (or --model FILE)");
+                }
+            }
+
+            if (!hasModel && result.GetResult(module) is not null)
+            {
+                result.AddError("--module: selects a module of a --model state_dict; give --model");
+            }
+        });
         command.SetAction(parse =>
         {
-            int i = Positive(parse.GetValue(input), "--input"), h = Positive(parse.GetValue(hidden), "--hidden");
-            int l = Positive(parse.GetValue(layers), "--layers"), b = Positive(parse.GetValue(batch), "--batch");
+            string? modelPath = parse.GetValue(model);
+            var parameters = modelPath is null ? null : ModelFiles.ModelLoader.LoadParameters(modelPath, parse.GetValue(cell) is { } c ? CellKinds.Parse(c) : null, null, parse.GetValue(module));
+            int i = parameters?.Config.InputSize ?? Positive(parse.GetValue(input) ?? 0, "--input");
+            int h = parameters?.Config.HiddenSize ?? Positive(parse.GetValue(hidden) ?? 0, "--hidden");
+            int l = parameters?.Config.NumLayers ?? Positive(parse.GetValue(layers) ?? 1, "--layers"), b = Positive(parse.GetValue(batch), "--batch");
             int t = Positive(parse.GetValue(seq), "--seq"), th = Positive(parse.GetValue(threads), "--threads");
             double s = parse.GetValue(seconds);
             if (!(s > 0 && s <= 3600))
@@ -49,7 +76,7 @@ internal static class BenchCommand
                 throw new CliException($"--threads: a streaming step runs on the calling thread; {th} threads apply to --mode forward and train");
             }
 
-            bool bi = parse.GetValue(bidirectional);
+            bool bi = parameters?.Config.Bidirectional ?? parse.GetValue(bidirectional);
             if (m == BenchMode.Step && bi)
             {
                 throw new CliException("--bidirectional: a bidirectional layer cannot stream (--mode step)");
@@ -72,10 +99,15 @@ internal static class BenchCommand
                 {
                     throw new CliException($"--threads: {wf.Name()} layers run on the calling thread");
                 }
+
+                if (parameters is { Config.ProjSize: > 0 })
+                {
+                    throw new CliException($"--weights-format: {wf.Name()} layers have no projection; {modelPath} is an LSTM with proj_size {parameters.Config.ProjSize}");
+                }
             }
 
-            var cfg = new RecurrentConfig(CellKinds.Parse(parse.GetValue(cell)!), i, h, l, bidirectional: bi);
-            using var scenario = new BenchScenario(cfg, m, t, b, th, weightFormat: wf);
+            var cfg = parameters?.Config ?? new RecurrentConfig(CellKinds.Parse(parse.GetValue(cell)!), i, h, l, bidirectional: bi);
+            using var scenario = new BenchScenario(cfg, m, t, b, th, weightFormat: wf, parameters: parameters);
             var r = scenario.Measure(s);
             var o = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
@@ -86,7 +118,7 @@ internal static class BenchCommand
             {
                 o.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{cfg.Cell.Name()} {m.ToString().ToLowerInvariant()} I={i} H={h} L={l}{(bi ? " bi" : string.Empty)} B={b} T={(m == BenchMode.Step ? 1 : t)} kernel={scenario.Kernel} weights={wf.Name()}: median {Format(r.MedianNs)}, p99 {Format(r.P99Ns)}, {r.Iterations} iterations in {r.MeasuredSeconds:0.00} s after {r.WarmupSeconds:0.00} s warm-up, {r.AllocatedBytesPerIteration:0.##} B allocated/iteration"));
+                    $"{cfg.Cell.Name()} {m.ToString().ToLowerInvariant()} I={i} H={h}{(cfg.ProjSize > 0 ? $" P={cfg.ProjSize}" : string.Empty)} L={l}{(bi ? " bi" : string.Empty)} B={b} T={(m == BenchMode.Step ? 1 : t)} kernel={scenario.Kernel} weights={wf.Name()}: median {Format(r.MedianNs)}, p99 {Format(r.P99Ns)}, {r.Iterations} iterations in {r.MeasuredSeconds:0.00} s after {r.WarmupSeconds:0.00} s warm-up, {r.AllocatedBytesPerIteration:0.##} B allocated/iteration"));
             }
 
             return 0;

@@ -38,28 +38,43 @@ internal sealed class BenchScenario : IDisposable
     private readonly QuantizedLayer? _quantized;
     private readonly QuantizedStreamState? _quantizedStream;
 
-    public BenchScenario(RecurrentConfig config, BenchMode mode, int seqLen, int batch, int threads = 1, int seed = 42, WeightFormat weightFormat = WeightFormat.Float32)
+    /// <param name="config">The shape (ignored when <paramref name="parameters"/> are given: theirs).</param>
+    /// <param name="mode">What one iteration runs.</param>
+    /// <param name="seqLen">T.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="threads">Workspace threads.</param>
+    /// <param name="seed">Seed of the random weights and input.</param>
+    /// <param name="weightFormat">How W_ih and W_hh are stored.</param>
+    /// <param name="parameters">A model's weights (bench --model); random ones when null.</param>
+    public BenchScenario(
+        RecurrentConfig config, BenchMode mode, int seqLen, int batch, int threads = 1, int seed = 42, WeightFormat weightFormat = WeightFormat.Float32,
+        RecurrentParameters? parameters = null)
     {
         _mode = mode;
         _seqLen = mode == BenchMode.Step ? 1 : seqLen;
         _batch = batch;
         var rng = new Random(seed);
-        var p = new RecurrentParameters(config);
-        double bound = 1 / Math.Sqrt(config.HiddenSize);
-        foreach (var (_, _, data) in p.Named())
+        var p = parameters;
+        if (p is null)
         {
-            for (int i = 0; i < data.Length; i++)
+            p = new RecurrentParameters(config);
+            double bound = 1 / Math.Sqrt(config.HiddenSize);
+            foreach (var (_, _, data) in p.Named())
             {
-                data[i] = bound * ((2 * rng.NextDouble()) - 1);
+                for (int i = 0; i < data.Length; i++)
+                {
+                    data[i] = bound * ((2 * rng.NextDouble()) - 1);
+                }
             }
         }
 
+        config = p.Config;
         _layer = RecurrentLayer.FromParameters(p);
-        int states = config.NumLayers * config.NumDirections * batch * config.HiddenSize;
+        int states = config.NumLayers * config.NumDirections * batch;
         _x = Random(rng, _seqLen * batch * config.InputSize);
-        _y = new float[_seqLen * batch * (mode == BenchMode.Step ? config.HiddenSize : config.OutputSize)];
-        _hn = new float[states];
-        _cn = config.Cell.HasCellState() ? new float[states] : [];
+        _y = new float[_seqLen * batch * (mode == BenchMode.Step ? config.StateSize : config.OutputSize)];
+        _hn = new float[states * config.StateSize];
+        _cn = config.Cell.HasCellState() ? new float[states * config.HiddenSize] : [];
         _dx = new float[_x.Length];
         if (weightFormat != WeightFormat.Float32)
         {

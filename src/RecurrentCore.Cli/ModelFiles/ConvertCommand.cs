@@ -41,6 +41,11 @@ internal static class ConvertCommand
                 parse.GetValue(cell) is { } c ? CellKinds.Parse(c) : null,
                 parse.GetValue(batchFirst) ? true : null,
                 parse.GetValue(module));
+            if (ext == ".onnx" && model.Parameters.Config.ProjSize > 0)
+            {
+                throw new CliException($"{outPath}: ONNX's LSTM has no projection; {inPath} is an LSTM with proj_size {model.Parameters.Config.ProjSize} (weight_hr_l{{k}}) and converts to .safetensors only");
+            }
+
             var wf = parse.GetValue(format) is { } f ? WeightFormats.Parse(f) : (WeightFormat?)null;
             var q = Quantize(inPath, model, wf);
             var onnx = new OnnxExportOptions { Opset = parse.GetValue(opset), SequenceLens = true, InitialStates = true };

@@ -67,9 +67,7 @@ internal static class ModelLoader
             }
 
             var sp = PyTorchStateDict.ToParameters(file, path, cell, batchFirst, module);
-            return sp.Config.ProjSize == 0
-                ? new LoadedModel(sp, null)
-                : throw new CliException($"{path}: an LSTM with proj_size {sp.Config.ProjSize} runs through the API (ReferenceRnn) only; the CLI and the fast path do not take projections yet");
+            return new LoadedModel(sp, null);
         }
 
         if (module is not null)

@@ -83,8 +83,11 @@ internal sealed class ParityInputs
                 $"{paths.Input}: shape {Shape(x.Shape)} does not fit {(cfg.BatchFirst ? "(B, T, I)" : "(T, B, I)")} with T, B >= 1 and I = {cfg.InputSize} (the input size of the weights)");
         }
 
-        int[] stateShape = [cfg.NumLayers * cfg.NumDirections, batch, cfg.HiddenSize];
-        const string StateLayout = "(L·D, B, H)";
+        // With an LSTM projection h is P wide and c stays H wide.
+        int[] stateShape = [cfg.NumLayers * cfg.NumDirections, batch, cfg.StateSize];
+        int[] cellShape = [cfg.NumLayers * cfg.NumDirections, batch, cfg.HiddenSize];
+        string StateLayout = cfg.ProjSize > 0 ? "(L·D, B, P)" : "(L·D, B, H)";
+        const string CellLayout = "(L·D, B, H)";
         double[]? h0 = paths.H0 is null ? null : LoadFloat(paths.H0, stateShape, StateLayout);
         double[]? c0 = null;
         if (paths.C0 is not null)
@@ -94,7 +97,7 @@ internal sealed class ParityInputs
                 throw new CliException($"{paths.C0}: an initial cell state was given but {cfg.Cell.Name()} has none (only lstm does)");
             }
 
-            c0 = LoadFloat(paths.C0, stateShape, StateLayout);
+            c0 = LoadFloat(paths.C0, cellShape, CellLayout);
         }
 
         int[]? lengths = paths.Lengths is null ? null : LoadLengths(paths.Lengths, batch, seqLen);
@@ -114,7 +117,7 @@ internal sealed class ParityInputs
                     throw new CliException($"{paths.GradCN}: a gradient for c_n was given but {cfg.Cell.Name()} has no cell state (only lstm does)");
                 }
 
-                dcn = LoadFloat(paths.GradCN, stateShape, StateLayout);
+                dcn = LoadFloat(paths.GradCN, cellShape, CellLayout);
             }
 
             upstream = new UpstreamGradients(dy, dhn, dcn);

@@ -23,6 +23,11 @@ internal static class ParityRun
 
         if (format is WeightFormat wf && wf != WeightFormat.Float32)
         {
+            if (inputs.Config.ProjSize > 0)
+            {
+                throw new CliException($"--weights-format {wf.Name()}: quantized layers have no projection (this LSTM has proj_size {inputs.Config.ProjSize})");
+            }
+
             return (ExecuteQuantized(inputs, reference, Convert(inputs, wf)), null);
         }
 
@@ -49,14 +54,15 @@ internal static class ParityRun
         var cfg = inputs.Config;
         var seq = inputs.Sequence;
         RequireSingleRange(inputs);
-        int states = cfg.NumLayers * cfg.NumDirections * seq.Batch * cfg.HiddenSize;
+        int states = cfg.NumLayers * cfg.NumDirections * seq.Batch * cfg.StateSize;
+        int cells = cfg.NumLayers * cfg.NumDirections * seq.Batch * cfg.HiddenSize;
         bool lstm = cfg.Cell == CellKind.Lstm;
         var layer = RecurrentLayer.FromParameters(inputs.Parameters);
         bool training = inputs.Upstream is not null;
         var ws = layer.CreateWorkspace(seq.SeqLen, seq.Batch, training);
         var output = new float[seq.SeqLen * seq.Batch * cfg.OutputSize];
         var hn = new float[states];
-        var cn = lstm ? new float[states] : [];
+        var cn = lstm ? new float[cells] : [];
         layer.Forward(ws, ToSingle(seq.Input), seq.SeqLen, seq.Batch, output, hn, cn, ToSingle(seq.H0), ToSingle(seq.C0), seq.Lengths);
         var outputs = new SequenceOutputs(ToDouble(output), ToDouble(hn), lstm ? ToDouble(cn) : null);
         if (!training)
@@ -68,7 +74,7 @@ internal static class ParityRun
         var grads = new RecurrentGradients(cfg);
         var dx = new float[seq.Input.Length];
         var dh0 = new float[states];
-        var dc0 = lstm ? new float[states] : [];
+        var dc0 = lstm ? new float[cells] : [];
         layer.Backward(ws, ToSingle(up.Output), ToSingle(up.HN), ToSingle(up.CN), grads, dx, dh0, dc0);
         return (outputs, new SequenceGradients(grads.ToDouble(), ToDouble(dx), ToDouble(dh0), lstm ? ToDouble(dc0) : null));
     }
@@ -166,7 +172,8 @@ internal static class ParityRun
         int t = inputs.Sequence.SeqLen, b = inputs.Sequence.Batch;
         int[] outShape = cfg.BatchFirst ? [b, t, cfg.OutputSize] : [t, b, cfg.OutputSize];
         int[] inShape = cfg.BatchFirst ? [b, t, cfg.InputSize] : [t, b, cfg.InputSize];
-        int[] stateShape = [cfg.NumLayers * cfg.NumDirections, b, cfg.HiddenSize];
+        int[] stateShape = [cfg.NumLayers * cfg.NumDirections, b, cfg.StateSize];
+        int[] cellShape = [cfg.NumLayers * cfg.NumDirections, b, cfg.HiddenSize];
         var files = new List<(string, Action<string>)>
         {
             ("output.npy", path => Npy.WriteFile(path, ToSingle(outShape, outputs.Output))),
@@ -174,7 +181,7 @@ internal static class ParityRun
         };
         if (outputs.CN is not null)
         {
-            files.Add(("c_n.npy", path => Npy.WriteFile(path, ToSingle(stateShape, outputs.CN))));
+            files.Add(("c_n.npy", path => Npy.WriteFile(path, ToSingle(cellShape, outputs.CN))));
         }
 
         if (grads is not null)
@@ -183,7 +190,7 @@ internal static class ParityRun
             files.Add(("grad_h0.npy", path => Npy.WriteFile(path, ToSingle(stateShape, grads.H0))));
             if (grads.C0 is not null)
             {
-                files.Add(("grad_c0.npy", path => Npy.WriteFile(path, ToSingle(stateShape, grads.C0))));
+                files.Add(("grad_c0.npy", path => Npy.WriteFile(path, ToSingle(cellShape, grads.C0))));
             }
 
             files.Add(("grads.safetensors", path => SafeTensors.WriteFile(path, PyTorchStateDict.FromParameters(grads.Parameters))));

@@ -29,16 +29,17 @@ internal static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the initialisation.", DefaultValueFactory = _ => 0UL };
         var checkpoint = new Option<string>("--checkpoint") { Description = "Output checkpoint (.safetensors).", Required = true };
         var threads = new Option<int>("--threads") { Description = "Threads for the recurrent passes and the head (results bitwise identical to 1 thread).", DefaultValueFactory = _ => 1 };
+        var dropout = new Option<double>("--dropout") { Description = "Dropout between stacked recurrent layers in training, as nn.LSTM(dropout=p): p in [0, 1); masks seeded from --seed.", DefaultValueFactory = _ => 0.0 };
         var command = new Command("train", "Train a character-level language model on a text file and save a safetensors checkpoint.")
         {
-            text, cell, hidden, layers, embedding, epochs, seqLen, batch, clip, optimizer, lr, seed, checkpoint, threads,
+            text, cell, hidden, layers, embedding, epochs, seqLen, batch, clip, optimizer, lr, seed, checkpoint, threads, dropout,
         };
         PathOptions.RequireNonEmpty(text, checkpoint);
         command.SetAction(parse => Run(
             new TrainSettings(
                 parse.GetValue(text)!, parse.GetValue(cell)!, parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(embedding),
                 parse.GetValue(epochs), parse.GetValue(seqLen), parse.GetValue(batch), parse.GetValue(clip), parse.GetValue(optimizer)!,
-                parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(checkpoint)!, parse.GetValue(threads)),
+                parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(checkpoint)!, parse.GetValue(threads), parse.GetValue(dropout)),
             parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error));
         return command;
@@ -54,6 +55,11 @@ internal static class TrainCommand
         Positive("--seq-len", s.SeqLen);
         Positive("--batch", s.Batch);
         Positive("--threads", s.Threads);
+        if (!(s.Dropout >= 0 && s.Dropout < 1))
+        {
+            throw new CliException($"--dropout must be in [0, 1), got {s.Dropout.ToString(CultureInfo.InvariantCulture)}");
+        }
+
         if (!(s.LearningRate > 0) || !double.IsFinite(s.LearningRate))
         {
             throw new CliException($"--lr must be a positive number, got {s.LearningRate.ToString(CultureInfo.InvariantCulture)}");
@@ -74,6 +80,8 @@ internal static class TrainCommand
 
         var model = new CharLanguageModel(CharLanguageModel.VocabularyOf(corpus), cell, s.Hidden, s.Layers, s.Embedding, new SeededRandom(s.Seed));
         var lm = model.Model;
+        lm.Recurrent.Dropout = s.Dropout;
+        lm.Recurrent.DropoutSeed = s.Seed;
         Optimizer opt = s.Optimizer switch
         {
             "sgd" => new Sgd(lm.Parameters, new SgdOptions { LearningRate = s.LearningRate }),
@@ -92,7 +100,7 @@ internal static class TrainCommand
         long totalChunks = (long)chunks * s.Epochs;
         output.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"train: {corpus.Length} chars, vocabulary {model.Vocabulary.Length}, {cell.Name()} H={s.Hidden} L={s.Layers} E={s.Embedding}, {lm.Parameters.ElementCount} parameters; B={b} streams of {streamLength} chars, truncation {k}, {s.Optimizer} lr {s.LearningRate}, clip {s.Clip}, threads {s.Threads}"));
+            $"train: {corpus.Length} chars, vocabulary {model.Vocabulary.Length}, {cell.Name()} H={s.Hidden} L={s.Layers} E={s.Embedding}{(s.Dropout > 0 ? $" dropout {s.Dropout}" : string.Empty)}, {lm.Parameters.ElementCount} parameters; B={b} streams of {streamLength} chars, truncation {k}, {s.Optimizer} lr {s.LearningRate}, clip {s.Clip}, threads {s.Threads}"));
         var bar = new ProgressBar(error, "train", totalChunks);
         var clock = Stopwatch.StartNew();
         long done = 0, chars = 0;
@@ -141,6 +149,7 @@ internal static class TrainCommand
             ["train.seq_len"] = k.ToString(CultureInfo.InvariantCulture),
             ["train.batch"] = b.ToString(CultureInfo.InvariantCulture),
             ["train.seed"] = s.Seed.ToString(CultureInfo.InvariantCulture),
+            ["train.dropout"] = s.Dropout.ToString("R", CultureInfo.InvariantCulture),
             ["train.loss"] = lastEpochLoss.ToString("R", CultureInfo.InvariantCulture),
         };
         try
@@ -232,4 +241,4 @@ internal static class TrainCommand
 
 internal sealed record TrainSettings(
     string TextPath, string Cell, int Hidden, int Layers, int Embedding, int Epochs, int SeqLen, int Batch, double Clip, string Optimizer,
-    double LearningRate, ulong Seed, string CheckpointPath, int Threads = 1);
+    double LearningRate, ulong Seed, string CheckpointPath, int Threads = 1, double Dropout = 0);

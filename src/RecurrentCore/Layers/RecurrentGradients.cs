@@ -6,6 +6,7 @@ namespace RecurrentCore.Layers;
 /// </summary>
 public sealed class RecurrentGradients : Sequence.IParameterGradients
 {
+    private const int KindCount = 5; // the four of every cell and weight_hr of a projected LSTM
     private readonly float[][] _tensors;
 
     /// <summary>Creates zeroed gradients for <paramref name="config"/>.</summary>
@@ -13,7 +14,7 @@ public sealed class RecurrentGradients : Sequence.IParameterGradients
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
-        _tensors = new float[config.NumLayers * config.NumDirections * 4][];
+        _tensors = new float[config.NumLayers * config.NumDirections * KindCount][];
         for (int i = 0; i < _tensors.Length; i++)
         {
             _tensors[i] = [];
@@ -59,5 +60,5 @@ public sealed class RecurrentGradients : Sequence.IParameterGradients
         return p;
     }
 
-    private int Index(int layer, int direction, ParameterKind kind) => ((((layer * Config.NumDirections) + direction) * 4) + (int)kind);
+    private int Index(int layer, int direction, ParameterKind kind) => ((((layer * Config.NumDirections) + direction) * KindCount) + (int)kind);
 }

@@ -14,14 +14,26 @@ namespace RecurrentCore.Layers;
 /// Shapes, as in PyTorch: input (T, B, I) or (B, T, I) batch-first; output (T, B, D·H) or (B, T, D·H); h0, c0, h_n,
 /// c_n (L·D, B, H); lengths (B) with each in 1..T (pack_padded_sequence semantics: outputs past a length are 0, h_n/c_n
 /// are taken at each sequence's own last step, the reverse direction starts at each sequence's last valid step).
+/// With proj_size P (LSTM, <see cref="RecurrentConfig.ProjSize"/>), h' = W_hr (o⊙tanh c') has P features: h0, h_n are
+/// (L·D, B, P) and outputs D·P, while c0, c_n stay (L·D, B, H); such a stack runs forward, backward and streaming on the
+/// same kernels through its own loop, on the caller's thread whatever the workspace's thread count.
 /// </remarks>
 public sealed class RecurrentLayer
 {
+    private readonly SequenceModel? _model;
+
     private RecurrentLayer(SequenceModel model)
     {
-        Model = model;
+        _model = model;
         Config = model.Config;
         Variant = model.Variant;
+    }
+
+    private RecurrentLayer(ProjectedLstm projected)
+    {
+        Projected = projected;
+        Config = projected.Config;
+        Variant = projected.Variant;
     }
 
     /// <summary>The configuration.</summary>
@@ -110,6 +122,12 @@ public sealed class RecurrentLayer
         ArgumentOutOfRangeException.ThrowIfLessThan(seqLen, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         workspace.Require(this, seqLen, batch);
+        if (workspace.Projected is { } projected)
+        {
+            Projected!.Forward(projected, input, seqLen, batch, Config.BatchFirst, output, hN, cN, h0, c0, lengths);
+            return;
+        }
+
         SequenceRunner.Forward(Model, workspace.Buffers, workspace.Pass, input, seqLen, batch, output, hN, cN, h0, c0, lengths);
     }
 
@@ -132,11 +150,20 @@ public sealed class RecurrentLayer
             throw new ArgumentException("the workspace was created by another layer", nameof(workspace));
         }
 
+        if (workspace.Projected is { } projected)
+        {
+            Projected!.Backward(projected, gradOutput, gradHN, gradCN, gradients, gradInput, gradH0, gradC0);
+            return;
+        }
+
         SequenceRunner.Backward(Model, workspace.Buffers, workspace.Pass, gradOutput, gradHN, gradCN, gradients, gradInput, gradH0, gradC0);
     }
 
-    /// <summary>The cell, weights and loops this layer runs.</summary>
-    internal SequenceModel Model { get; }
+    /// <summary>The cell, weights and loops this layer runs (every layer but a projected LSTM).</summary>
+    internal SequenceModel Model => _model ?? throw new InvalidOperationException("a projected LSTM (proj_size > 0) runs on ProjectedLstm, not on the cell loops");
+
+    /// <summary>The projected LSTM this layer runs when <see cref="RecurrentConfig.ProjSize"/> is positive; else null.</summary>
+    internal ProjectedLstm? Projected { get; }
 
     /// <summary>
     /// The row-major storage this layer computes with, for training code that updates it in place (PyTorch layout;
@@ -144,6 +171,11 @@ public sealed class RecurrentLayer
     /// </summary>
     internal float[] ParameterStorage(int layer, int direction, ParameterKind kind)
     {
+        if (Projected is not null)
+        {
+            return Projected.Storage(layer, direction, kind);
+        }
+
         var w = Model.Weights(layer, direction);
         return kind switch
         {
@@ -159,13 +191,23 @@ public sealed class RecurrentLayer
     /// Re-packs every weight after in-place updates through <see cref="ParameterStorage"/> (a training step); allocates
     /// nothing. A layer being trained must not run on other threads meanwhile.
     /// </summary>
-    internal void RefreshWeights() => Model.Refresh();
+    internal void RefreshWeights()
+    {
+        if (Projected is not null)
+        {
+            Projected.Refresh();
+        }
+        else
+        {
+            Model.Refresh();
+        }
+    }
 
     private static RecurrentLayer FromArrays(RecurrentConfig config, Func<int, int, ParameterKind, float[]> get, KernelVariant? variant)
     {
-        if (config.ProjSize != 0)
+        if (config.ProjSize != 0 && (config.Cell != CellKind.Lstm || config.ProjSize < 0 || config.ProjSize >= config.HiddenSize))
         {
-            throw new ArgumentException("an LSTM with proj_size > 0 runs on the reference path only (ReferenceRnn); the fast path does not implement projections yet", nameof(config));
+            throw new ArgumentException($"proj_size {config.ProjSize} needs an LSTM and 0 < proj_size < hidden_size ({config.HiddenSize})", nameof(config));
         }
 
         var v = variant ?? KernelCatalog.Active;
@@ -175,7 +217,7 @@ public sealed class RecurrentLayer
             throw new ArgumentException($"kernel variant {name} is not supported on this machine", nameof(variant));
         }
 
-        return new RecurrentLayer(new SequenceModel(config, v, get));
+        return config.ProjSize > 0 ? new RecurrentLayer(new ProjectedLstm(config, v, get)) : new RecurrentLayer(new SequenceModel(config, v, get));
     }
 
     private static float[] ToSingle(double[] data)

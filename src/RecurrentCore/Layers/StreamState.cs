@@ -13,11 +13,13 @@ namespace RecurrentCore.Layers;
 public sealed class StreamState
 {
     private readonly RecurrentLayer _layer;
-    private readonly StreamStepper _stepper;
-    private readonly float[] _h; // (L, B, H)
+    private readonly StreamStepper? _stepper;
+    private readonly float[] _h; // (L, B, H), or (L, B, P) with a projection
     private readonly float[] _c; // (L, B, H), a cell with a cell state
     private readonly int _inputSize;
-    private readonly int _hiddenSize;
+    private readonly int _hiddenSize; // of h: H, or P with a projection
+    private readonly int _cellSize;
+    private readonly ProjectedLstmBuffers? _projected; // a projected LSTM's loop buffers, grown to the longest chunk
 
     internal StreamState(RecurrentLayer layer, int batch)
     {
@@ -31,11 +33,20 @@ public sealed class StreamState
 
         _layer = layer;
         Batch = batch;
+        _inputSize = cfg.InputSize;
+        _hiddenSize = cfg.StateSize;
+        _cellSize = cfg.HiddenSize;
+        if (layer.Projected is not null)
+        {
+            _projected = new ProjectedLstmBuffers(cfg, training: false, 1, batch);
+            _h = new float[cfg.NumLayers * batch * cfg.StateSize];
+            _c = new float[cfg.NumLayers * batch * cfg.HiddenSize];
+            return;
+        }
+
         _stepper = StreamStepper.Create(layer.Model, batch);
         _h = _stepper.H;
         _c = _stepper.C;
-        _inputSize = cfg.InputSize;
-        _hiddenSize = cfg.HiddenSize;
     }
 
     /// <summary>The layer these streams run through.</summary>
@@ -44,7 +55,7 @@ public sealed class StreamState
     /// <summary>The number of streams stepped together (B).</summary>
     public int Batch { get; }
 
-    /// <summary>The hidden state (L, B, H); writable, e.g. to set an initial state.</summary>
+    /// <summary>The hidden state (L, B, H), or (L, B, P) for an LSTM with proj_size P; writable, e.g. to set an initial state.</summary>
     public Span<float> HiddenState => _h;
 
     /// <summary>The cell state (L, B, H) of an LSTM; empty for other cells.</summary>
@@ -62,13 +73,13 @@ public sealed class StreamState
     {
         ArgumentOutOfRangeException.ThrowIfNegative(stream);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(stream, Batch);
-        int h = _hiddenSize;
+        int h = _hiddenSize, hc = _cellSize;
         for (int l = 0; l < _layer.Config.NumLayers; l++)
         {
             _h.AsSpan(((l * Batch) + stream) * h, h).Clear();
             if (_c.Length != 0)
             {
-                _c.AsSpan(((l * Batch) + stream) * h, h).Clear();
+                _c.AsSpan(((l * Batch) + stream) * hc, hc).Clear();
             }
         }
     }
@@ -82,6 +93,12 @@ public sealed class StreamState
         if (x.Length != b * _inputSize || y.Length != b * _hiddenSize)
         {
             ThrowLengths(x.Length, y.Length, 1);
+        }
+
+        if (_stepper is null)
+        {
+            StepProjected(x, 1, y);
+            return;
         }
 
         _stepper.Run(x, 1, y);
@@ -99,7 +116,25 @@ public sealed class StreamState
             ThrowLengths(x.Length, y.Length, steps);
         }
 
+        if (_stepper is null)
+        {
+            StepProjected(x, steps, y);
+            return;
+        }
+
         _stepper.Run(x, steps, y);
+    }
+
+    /// <summary>A projected LSTM's steps: its sequence loop over the chunk, the state as h0/c0 and back as h_n/c_n.</summary>
+    private void StepProjected(ReadOnlySpan<float> x, int steps, Span<float> y)
+    {
+        var ws = _projected!;
+        if (steps > ws.MaxSeqLen)
+        {
+            ws.Allocate(steps, Batch);
+        }
+
+        _layer.Projected!.Forward(ws, x, steps, Batch, batchFirst: false, y, _h, _c, _h, _c, default);
     }
 
     private void ThrowLengths(int x, int y, int steps)
@@ -111,6 +146,6 @@ public sealed class StreamState
             throw new ArgumentException($"x has {x} values, expected {inputs} (steps {steps} x B {b} x I {_inputSize})", nameof(x));
         }
 
-        throw new ArgumentException($"y has {y} values, expected {outputs} (steps {steps} x B {b} x H {_hiddenSize})", nameof(y));
+        throw new ArgumentException($"y has {y} values, expected {outputs} (steps {steps} x B {b} x {(_cellSize == _hiddenSize ? "H" : "P")} {_hiddenSize})", nameof(y));
     }
 }

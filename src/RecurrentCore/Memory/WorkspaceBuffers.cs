@@ -89,6 +89,13 @@ internal sealed class WorkspaceBuffers
     /// <summary>(T, B, the cell's hidden-gradient width): the hidden side's gradient, or its scratch.</summary>
     public Span<float> GradGh(int count) => _v.DGh.Of(_block, count);
 
+    /// <summary>Dropout between layers (training), or null; see <see cref="LayerDropout"/>.</summary>
+    public LayerDropout? Dropout { get; set; }
+
+    /// <summary>What layer l ≥ 1 reads (T, B, D·H): layer l − 1's output, or its dropped copy when the last forward applied dropout.</summary>
+    public Span<float> LayerInput(int layer, int count) =>
+        Dropout is { Active: true } d && layer < Config.NumLayers ? d.Dropped(layer - 1, count) : LayerOut(layer - 1, count);
+
     /// <summary>Layer l's output (T, B, D·H): its own buffer in training, two alternating buffers in inference.</summary>
     public Span<float> LayerOut(int layer, int count) => _v.LayerOut[Training ? layer : layer & 1].Of(_block, count);
 

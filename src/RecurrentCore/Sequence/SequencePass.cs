@@ -190,7 +190,7 @@ internal sealed unsafe class SequencePass : IParallelWork
         var cfg = Model.Config;
         var w = Model.Weights(Layer, Direction);
         int rows = SeqLen * Batch, inSize = cfg.LayerInputSize(Layer), gh = w.GateRows;
-        ReadOnlySpan<float> layerIn = Layer > 0 ? Buffers.LayerOut(Layer - 1, rows * cfg.OutputSize)
+        ReadOnlySpan<float> layerIn = Layer > 0 ? Buffers.LayerInput(Layer, rows * cfg.OutputSize)
             : _input != null ? new ReadOnlySpan<float>(_input, rows * inSize) : Buffers.X(rows * inSize);
         var proj = Buffers.Gates((Layer * cfg.NumDirections) + Direction, rows * gh);
         Gemm.Multiply(layerIn.Slice(r0 * inSize, (r1 - r0) * inSize), r1 - r0, w.PackedIh, w.ProjectionBias, proj.Slice(r0 * gh, (r1 - r0) * gh), accumulate: false);
@@ -202,7 +202,7 @@ internal sealed unsafe class SequencePass : IParallelWork
         var w = Model.Weights(Layer, Direction);
         var grads = _grads!;
         int rows = SeqLen * Batch, inSize = cfg.LayerInputSize(Layer), gh = w.GateRows;
-        ReadOnlySpan<float> layerIn = Layer > 0 ? Buffers.LayerOut(Layer - 1, rows * cfg.OutputSize) : Buffers.X(rows * inSize);
+        ReadOnlySpan<float> layerIn = Layer > 0 ? Buffers.LayerInput(Layer, rows * cfg.OutputSize) : Buffers.X(rows * inSize);
         var dGi = Buffers.GradGi(rows * gh);
         var dWeightIh = grads[Layer, Direction, ParameterKind.WeightIh].AsSpan();
         Gemm.MultiplyTransposedA(dGi[j0..], gh, layerIn, rows, j1 - j0, inSize, dWeightIh[(j0 * inSize)..(j1 * inSize)], accumulate: true, Model.Variant);

@@ -62,6 +62,8 @@ internal static class SequenceRunner
             CopyOrClear(c0, ws.C0(states));
         }
 
+        var dropout = ws.Dropout;
+        dropout?.BeginForward(ws.Training);
         fixed (float* caller = input)
         {
             pass.SetInput(direct ? caller : null);
@@ -73,6 +75,11 @@ internal static class SequenceRunner
                     {
                         pass.Project(model, l, dir, seqLen, batch);
                         pass.ForwardSteps(model, l, dir, seqLen, batch);
+                    }
+
+                    if (dropout is { Active: true } && l < cfg.NumLayers - 1)
+                    {
+                        dropout.Forward(ws.LayerOut(l, rows * dh), l);
                     }
                 }
             }
@@ -168,6 +175,12 @@ internal static class SequenceRunner
                     pass.InputGradient(model, l, dir, seqLen, batch);
                 }
             }
+
+            // The input gradient is that of the dropped copy; the layer below sees it through the same mask.
+            if (l > 0 && ws.Dropout is { Active: true } drop)
+            {
+                drop.Backward(ws.InputGradientTarget(l, rows * dh), l - 1);
+            }
         }
 
         if (!gradInput.IsEmpty)
@@ -199,24 +212,31 @@ internal static class SequenceRunner
         a.Cell == b.Cell && a.InputSize == b.InputSize && a.HiddenSize == b.HiddenSize && a.NumLayers == b.NumLayers &&
         a.Bias == b.Bias && a.Bidirectional == b.Bidirectional && a.LinearBeforeReset == b.LinearBeforeReset;
 
-    private static void SetLengths(WorkspaceBuffers ws, ReadOnlySpan<int> lengths, int seqLen, int batch)
+    /// <summary>Empty, or B lengths each in 1..T; the message names the entry at fault.</summary>
+    internal static void CheckLengths(ReadOnlySpan<int> lengths, int seqLen, int batch)
     {
-        if (!lengths.IsEmpty)
+        if (lengths.IsEmpty)
         {
-            if (lengths.Length != batch)
-            {
-                throw new ArgumentException($"lengths has {lengths.Length} entries, expected batch {batch}", nameof(lengths));
-            }
-
-            for (int b = 0; b < batch; b++)
-            {
-                if (lengths[b] < 1 || lengths[b] > seqLen)
-                {
-                    throw new ArgumentException($"lengths[{b}] = {lengths[b]} is outside 1..{seqLen}", nameof(lengths));
-                }
-            }
+            return;
         }
 
+        if (lengths.Length != batch)
+        {
+            throw new ArgumentException($"lengths has {lengths.Length} entries, expected batch {batch}", nameof(lengths));
+        }
+
+        for (int b = 0; b < batch; b++)
+        {
+            if (lengths[b] < 1 || lengths[b] > seqLen)
+            {
+                throw new ArgumentException($"lengths[{b}] = {lengths[b]} is outside 1..{seqLen}", nameof(lengths));
+            }
+        }
+    }
+
+    private static void SetLengths(WorkspaceBuffers ws, ReadOnlySpan<int> lengths, int seqLen, int batch)
+    {
+        CheckLengths(lengths, seqLen, batch);
         ws.SeqLen = seqLen;
         ws.Batch = batch;
         ws.HasLengths = false;
@@ -249,7 +269,7 @@ internal static class SequenceRunner
         }
     }
 
-    private static void CopyOrClear(ReadOnlySpan<float> src, Span<float> dst)
+    internal static void CopyOrClear(ReadOnlySpan<float> src, Span<float> dst)
     {
         if (src.IsEmpty)
         {
@@ -262,7 +282,7 @@ internal static class SequenceRunner
     }
 
     /// <summary>(A, B, F) → (B, A, F).</summary>
-    private static void Transpose(ReadOnlySpan<float> src, int a, int b, int features, Span<float> dst)
+    internal static void Transpose(ReadOnlySpan<float> src, int a, int b, int features, Span<float> dst)
     {
         for (int i = 0; i < a; i++)
         {

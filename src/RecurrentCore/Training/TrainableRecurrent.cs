@@ -12,6 +12,8 @@ namespace RecurrentCore.Training;
 /// </summary>
 public sealed class TrainableRecurrent
 {
+    private double _dropout;
+
     /// <summary>Wraps <paramref name="layer"/> (its storage is shared, not copied).</summary>
     public TrainableRecurrent(RecurrentLayer layer)
     {
@@ -50,6 +52,42 @@ public sealed class TrainableRecurrent
         Initialization.PyTorchRecurrent(trainable.Parameters, config.HiddenSize, random);
         trainable.RefreshWeights();
         return trainable;
+    }
+
+    /// <summary>
+    /// The dropout probability between stacked layers in training, as nn.LSTM(dropout = p): every layer's output but the
+    /// last is dropped with probability p and the rest scaled by 1/(1 − p) (<see cref="RecurrentWorkspace.SetDropout"/>).
+    /// Applied by workspaces from <see cref="CreateTrainingWorkspace"/> (and so by <see cref="TruncatedBptt"/> and the
+    /// models' trainers) created after it is set; inference and streaming never drop. 0 (the default) means none.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is outside [0, 1).</exception>
+    public double Dropout
+    {
+        get => _dropout;
+        set => _dropout = value >= 0 && value < 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "dropout must be in [0, 1)");
+    }
+
+    /// <summary>The seed of the dropout masks (with each forward's index in its workspace, so runs are reproducible).</summary>
+    public ulong DropoutSeed { get; set; }
+
+    /// <summary>A training workspace of <see cref="Layer"/> with <see cref="Dropout"/> applied.</summary>
+    public RecurrentWorkspace CreateTrainingWorkspace(int maxSeqLen, int maxBatch, int threads = 1)
+    {
+        var ws = Layer.CreateWorkspace(maxSeqLen, maxBatch, training: true, threads: threads);
+        if (_dropout > 0)
+        {
+            try
+            {
+                ws.SetDropout(_dropout, DropoutSeed);
+            }
+            catch
+            {
+                ws.Dispose();
+                throw;
+            }
+        }
+
+        return ws;
     }
 
     /// <summary>Re-packs the layer's weights after their values changed (an optimiser step, a checkpoint load); allocates nothing.</summary>

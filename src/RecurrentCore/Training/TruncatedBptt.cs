@@ -22,7 +22,8 @@ public sealed class TruncatedBptt : IDisposable
     /// <param name="recurrent">The layer to train.</param>
     /// <param name="chunkLength">The longest chunk k.</param>
     /// <param name="batch">Streams B.</param>
-    /// <param name="threads">Threads of the recurrent workspace (<see cref="Layers.RecurrentLayer.CreateWorkspace"/>); results are bitwise identical for any count.</param>
+    /// <param name="threads">Threads of the recurrent workspace (<see cref="Layers.RecurrentLayer.CreateWorkspace"/>); results are bitwise identical for any count.
+    /// The workspace drops between layers as <see cref="TrainableRecurrent.Dropout"/> says (read here, once).</param>
     /// <exception cref="ArgumentException">The layer is bidirectional (its reverse direction cannot be truncated this way).</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size or the thread count is below 1.</exception>
     public TruncatedBptt(TrainableRecurrent recurrent, int chunkLength, int batch, int threads = 1)
@@ -39,13 +40,13 @@ public sealed class TruncatedBptt : IDisposable
         Recurrent = recurrent;
         ChunkLength = chunkLength;
         Batch = batch;
-        _workspace = recurrent.Layer.CreateWorkspace(chunkLength, batch, training: true, threads: threads);
+        _workspace = recurrent.CreateTrainingWorkspace(chunkLength, batch, threads);
         var cfg = recurrent.Config;
-        int states = cfg.NumLayers * batch * cfg.HiddenSize;
+        int states = cfg.NumLayers * batch * cfg.StateSize, cells = cfg.NumLayers * batch * cfg.HiddenSize;
         _h = new float[states];
         _hNext = new float[states];
-        _c = cfg.Cell.HasCellState() ? new float[states] : [];
-        _cNext = cfg.Cell.HasCellState() ? new float[states] : [];
+        _c = cfg.Cell.HasCellState() ? new float[cells] : [];
+        _cNext = cfg.Cell.HasCellState() ? new float[cells] : [];
     }
 
     /// <summary>The layer being trained.</summary>

@@ -41,6 +41,28 @@ public sealed partial class TrainGenerateCliTests : IDisposable
     }
 
     [Fact]
+    public void Dropout_is_seeded_and_zero_dropout_is_no_dropout()
+    {
+        string text = _cli.Path("text.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat(Text, 4)));
+        string Loss(params string[] extra)
+        {
+            var (code, output, error) = _cli.Run(
+                ["train", "--text", text, "--cell", "lstm", "--hidden", "8", "--layers", "2", "--epochs", "2", "--seq-len", "8", "--batch", "2",
+                 "--seed", "5", "--checkpoint", _cli.Path("lm.safetensors"), .. extra]);
+            Assert.True(code == 0, error);
+            var m = LossLine().Match(output);
+            Assert.True(m.Success, output);
+            return m.Value;
+        }
+
+        string none = Loss(), zero = Loss("--dropout", "0"), dropped = Loss("--dropout", "0.5"), again = Loss("--dropout", "0.5");
+        Assert.Equal(none, zero);
+        Assert.Equal(dropped, again);
+        Assert.NotEqual(none, dropped);
+    }
+
+    [Fact]
     public void Missing_text_is_one_line_and_leaves_no_checkpoint()
     {
         string missing = _cli.Path("nope.txt");
@@ -62,6 +84,8 @@ public sealed partial class TrainGenerateCliTests : IDisposable
     [InlineData("--seq-len", "-3", "--seq-len")]
     [InlineData("--lr", "-1", "--lr")]
     [InlineData("--batch", "500", "--batch")]
+    [InlineData("--dropout", "1", "--dropout")]
+    [InlineData("--dropout", "-0.5", "--dropout")]
     public void Bad_train_flags_are_one_line(string flag, string value, string named)
     {
         string text = _cli.Path("text.txt");

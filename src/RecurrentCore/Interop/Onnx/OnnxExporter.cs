@@ -9,6 +9,8 @@ namespace RecurrentCore.Interop.Onnx;
 ///       ─Reshape (0, 0, −1)→ X_l1 (T, B, D·H) ─ … ─→ output [─Transpose 1,0,2 if batch-first]
 /// h0 (L·D, B, H) ─Slice [k·D, (k+1)·D)→ initial_h of layer k;   Y_h of every layer ─Concat axis 0→ h_n
 /// </code>
+/// With <see cref="OnnxExportOptions.Reverse"/> every node of a unidirectional stack is direction = reverse: the
+/// parameters' direction-0 tensors are the reverse layer's weights.
 /// </summary>
 internal static class OnnxExporter
 {
@@ -23,6 +25,11 @@ internal static class OnnxExporter
         if (cfg.ProjSize != 0)
         {
             throw new ArgumentException($"ONNX's LSTM has no projection (proj_size = {cfg.ProjSize}, weight_hr_l{{k}}); such a model cannot be exported", nameof(p));
+        }
+
+        if (options.Reverse && cfg.Bidirectional)
+        {
+            throw new ArgumentException("Reverse writes every layer with direction = reverse; a bidirectional stack already has its reverse direction", nameof(options));
         }
 
         if (!cfg.LinearBeforeReset && cfg.Cell != CellKind.Gru)
@@ -123,7 +130,7 @@ internal static class OnnxExporter
             yh.Add(hOut);
             yc.Add(cOut);
             var node = Node(op, op.ToLowerInvariant() + suffix, inputs, outputs);
-            node.Attributes.Add(OnnxAttributeProto.String("direction", cfg.Bidirectional ? "bidirectional" : "forward"));
+            node.Attributes.Add(OnnxAttributeProto.String("direction", cfg.Bidirectional ? "bidirectional" : options.Reverse ? "reverse" : "forward"));
             node.Attributes.Add(OnnxAttributeProto.Int("hidden_size", h));
             if (cfg.Cell == CellKind.Gru)
             {

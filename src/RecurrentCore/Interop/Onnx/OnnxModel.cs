@@ -125,6 +125,14 @@ public sealed record OnnxExportOptions
     /// <summary>ModelProto.producer_name.</summary>
     public string ProducerName { get; init; } = "RecurrentCore";
 
+    /// <summary>
+    /// Whether every layer of a unidirectional stack runs backwards in time (ONNX direction = reverse; each sequence
+    /// read from its last valid step, h_n taken after step 0): a layer PyTorch has no module for, run by
+    /// <see cref="OnnxModel.Load(string, OnnxSessionOptions?)"/> and ONNX Runtime. The parameters' direction-0
+    /// tensors are its weights. Refused (<see cref="ArgumentException"/>) for a bidirectional stack.
+    /// </summary>
+    public bool Reverse { get; init; }
+
     /// <summary>An optional Linear head written after the layer stack, with its own graph output <c>head</c>.</summary>
     public OnnxLinearHead? Head { get; init; }
 }
