@@ -5,10 +5,10 @@ using V = System.Runtime.Intrinsics.Vector512<float>;
 
 namespace RecurrentCore.Kernels.Simd;
 
-/// <summary>The <see cref="KernelVariant.Avx512"/> width: 16 lanes of Vector512 (AVX-512F, FMA).</summary>
+/// <summary>The <see cref="KernelVariant.Avx512"/> width: 16 lanes of Vector512 (AVX-512F, AVX-512BW for the quantized kernels' byte and word ops, FMA).</summary>
 internal readonly unsafe struct Simd512 : ISimd<V>
 {
-    public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Fma.IsSupported;
+    public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx512BW.IsSupported && Fma.IsSupported;
 
     public static int Count => 16;
 
