@@ -94,14 +94,7 @@ internal sealed class ProjectedLstm
         ws.HasRun = false;
 
         var x = ws.X.AsSpan(0, rows * cfg.InputSize);
-        if (batchFirst)
-        {
-            Transpose(input, batch, seqLen, cfg.InputSize, x);
-        }
-        else
-        {
-            input.CopyTo(x);
-        }
+        SequenceRunner.CopyLayout(batchFirst, input, batch, seqLen, cfg.InputSize, x);
 
         if (ws.HasLengths)
         {
@@ -133,14 +126,7 @@ internal sealed class ProjectedLstm
         }
 
         var last = LayerOut(ws, cfg.NumLayers - 1).AsSpan(0, rows * dp);
-        if (batchFirst)
-        {
-            Transpose(last, seqLen, batch, dp, output);
-        }
-        else
-        {
-            last.CopyTo(output);
-        }
+        SequenceRunner.CopyLayout(batchFirst, last, seqLen, batch, dp, output);
 
         if (!hN.IsEmpty)
         {
@@ -194,14 +180,7 @@ internal sealed class ProjectedLstm
         Optional(gradC0.Length, cStates, nameof(gradC0), "L·D·B·H");
 
         float[] dOut = ws.DOutA, dIn = ws.DOutB;
-        if (cfg.BatchFirst)
-        {
-            Transpose(gradOutput, batch, seqLen, dp, dOut);
-        }
-        else
-        {
-            gradOutput.CopyTo(dOut);
-        }
+        SequenceRunner.CopyLayout(cfg.BatchFirst, gradOutput, batch, seqLen, dp, dOut);
 
         for (int l = cfg.NumLayers - 1; l >= 0; l--)
         {
@@ -252,14 +231,7 @@ internal sealed class ProjectedLstm
         if (!gradInput.IsEmpty)
         {
             var dx = dOut.AsSpan(0, rows * cfg.InputSize);
-            if (cfg.BatchFirst)
-            {
-                Transpose(dx, seqLen, batch, cfg.InputSize, gradInput);
-            }
-            else
-            {
-                dx.CopyTo(gradInput);
-            }
+            SequenceRunner.CopyLayout(cfg.BatchFirst, dx, seqLen, batch, cfg.InputSize, gradInput);
         }
     }
 
@@ -414,7 +386,6 @@ internal sealed class ProjectedLstm
 
     private static void CopyOrClear(ReadOnlySpan<float> src, Span<float> dst) => SequenceRunner.CopyOrClear(src, dst);
 
-    private static void Transpose(ReadOnlySpan<float> src, int a, int b, int features, Span<float> dst) => SequenceRunner.Transpose(src, a, b, features, dst);
 
     private static void Need(int actual, long expected, string name, string shape)
     {

@@ -40,14 +40,7 @@ internal static class SequenceRunner
         if (!direct)
         {
             var x = ws.X(rows * cfg.InputSize);
-            if (cfg.BatchFirst)
-            {
-                Transpose(input, batch, seqLen, cfg.InputSize, x);
-            }
-            else
-            {
-                input.CopyTo(x);
-            }
+            CopyLayout(cfg.BatchFirst, input, batch, seqLen, cfg.InputSize, x);
 
             if (ws.HasLengths)
             {
@@ -90,14 +83,7 @@ internal static class SequenceRunner
         }
 
         var last = ws.LayerOut(cfg.NumLayers - 1, rows * dh);
-        if (cfg.BatchFirst)
-        {
-            Transpose(last, seqLen, batch, dh, output);
-        }
-        else
-        {
-            last.CopyTo(output);
-        }
+        CopyLayout(cfg.BatchFirst, last, seqLen, batch, dh, output);
 
         if (!hN.IsEmpty)
         {
@@ -147,14 +133,7 @@ internal static class SequenceRunner
         CellState(cfg, gradC0.Length, states, nameof(gradC0));
 
         var dOut = ws.OutputGradientSource(cfg.NumLayers - 1, rows * dh);
-        if (cfg.BatchFirst)
-        {
-            Transpose(gradOutput, batch, seqLen, dh, dOut);
-        }
-        else
-        {
-            gradOutput.CopyTo(dOut);
-        }
+        CopyLayout(cfg.BatchFirst, gradOutput, batch, seqLen, dh, dOut);
 
         CopyOrClear(gradHN, ws.GradHN(states));
         if (hasC)
@@ -186,14 +165,7 @@ internal static class SequenceRunner
         if (!gradInput.IsEmpty)
         {
             var dx = ws.InputGradientTarget(0, rows * cfg.InputSize);
-            if (cfg.BatchFirst)
-            {
-                Transpose(dx, seqLen, batch, cfg.InputSize, gradInput);
-            }
-            else
-            {
-                dx.CopyTo(gradInput);
-            }
+            CopyLayout(cfg.BatchFirst, dx, seqLen, batch, cfg.InputSize, gradInput);
         }
 
         if (!gradH0.IsEmpty)
@@ -274,6 +246,19 @@ internal static class SequenceRunner
         if (src.IsEmpty)
         {
             dst.Clear();
+        }
+        else
+        {
+            src.CopyTo(dst);
+        }
+    }
+
+    /// <summary>(A, B, F) → (B, A, F) when <paramref name="transpose"/> (a batch-first caller), else a plain copy.</summary>
+    internal static void CopyLayout(bool transpose, ReadOnlySpan<float> src, int a, int b, int features, Span<float> dst)
+    {
+        if (transpose)
+        {
+            Transpose(src, a, b, features, dst);
         }
         else
         {

@@ -16,16 +16,7 @@ internal static unsafe class ParametricDriver
     public static void Invoke<TOp>(ReadOnlySpan<float> x, Span<float> y, float alpha, float beta, KernelVariant variant)
         where TOp : IParametricOperator
     {
-        if (x.Length != y.Length)
-        {
-            throw new ArgumentException($"x has {x.Length} elements but y has {y.Length}", nameof(y));
-        }
-
-        if (x.Overlaps(y, out var offset) && offset != 0)
-        {
-            throw new ArgumentException("x and y must be the same span or not overlap", nameof(y));
-        }
-
+        UnaryDriver.CheckSpans(x, y);
         variant = Variants.Resolve(variant);
         fixed (float* px = x)
         fixed (float* py = y)

@@ -16,6 +16,20 @@ internal static unsafe class UnaryDriver
     public static void Invoke<TOp>(ReadOnlySpan<float> x, Span<float> y, KernelVariant variant)
         where TOp : IUnaryOperator
     {
+        CheckSpans(x, y);
+        variant = Variants.Resolve(variant);
+        fixed (float* px = x)
+        fixed (float* py = y)
+        {
+            var run = new Apply<TOp> { X = px, Y = py, N = x.Length };
+            KernelCatalog.Visit<Apply<TOp>, bool>(variant, ref run);
+        }
+    }
+
+    /// <summary>The elementwise operators' span contract: equal lengths, and <paramref name="y"/> is <paramref name="x"/> or does not overlap it.</summary>
+    /// <exception cref="ArgumentException">Lengths differ or the spans partially overlap.</exception>
+    internal static void CheckSpans(ReadOnlySpan<float> x, Span<float> y)
+    {
         if (x.Length != y.Length)
         {
             throw new ArgumentException($"x has {x.Length} elements but y has {y.Length}", nameof(y));
@@ -24,14 +38,6 @@ internal static unsafe class UnaryDriver
         if (x.Overlaps(y, out var offset) && offset != 0)
         {
             throw new ArgumentException("x and y must be the same span or not overlap", nameof(y));
-        }
-
-        variant = Variants.Resolve(variant);
-        fixed (float* px = x)
-        fixed (float* py = y)
-        {
-            var run = new Apply<TOp> { X = px, Y = py, N = x.Length };
-            KernelCatalog.Visit<Apply<TOp>, bool>(variant, ref run);
         }
     }
 
