@@ -42,4 +42,31 @@ internal static class AllocationAssert
 
         Assert.Fail($"{allocated} bytes allocated over {iterations} calls, in each of 3 attempts");
     }
+
+    /// <summary>
+    /// The bytes <paramref name="body"/> allocates on this thread over <paramref name="iterations"/> warm calls, by the
+    /// same rule as <see cref="Zero(Action, int, int)"/>: the least of three attempts, so a one-off tiering allocation
+    /// does not count and one made on every call does.
+    /// </summary>
+    public static long Bytes(Action body, int iterations = 1, int warmup = 4)
+    {
+        for (int i = 0; i < warmup; i++)
+        {
+            body();
+        }
+
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && least != 0; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < iterations; i++)
+            {
+                body();
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        return least;
+    }
 }

@@ -204,15 +204,13 @@ public class NumericsTests
         var ws = layer.CreateWorkspace(10, 2, training: true);
         var y = new float[10 * 2 * 8];
         layer.Forward(ws, new float[10 * 2 * 3], 10, 2, y);
-        NumericCheck.FindFirstNonFinite(ws);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
-        {
-            NumericCheck.FindFirstNonFinite(ws);
-            NumericCheck.FindFirstNonFinite(layer, y, 10, 2);
-        }
-
-        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        AllocationAssert.Zero(
+            () =>
+            {
+                NumericCheck.FindFirstNonFinite(ws);
+                NumericCheck.FindFirstNonFinite(layer, y, 10, 2);
+            },
+            iterations: 100);
     }
 
     [Fact]

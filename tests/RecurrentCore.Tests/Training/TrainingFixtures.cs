@@ -56,13 +56,8 @@ internal static class TrainingFixtures
         Assert.True(Math.Abs(actual - expected) <= (rtol * Math.Abs(expected)) + atol, $"{what}: expected {expected:R}, got {actual:R}");
 
     /// <summary>Bytes allocated on this thread by <paramref name="action"/> after one warm-up call.</summary>
-    public static long Allocated(Action action)
-    {
-        action();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        action();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
-    }
+    /// <summary>Bytes one warm call allocates on this thread (<see cref="AllocationAssert.Bytes"/>: one-off tiering work excluded).</summary>
+    public static long Allocated(Action action) => AllocationAssert.Bytes(action);
 
     public static Parameter Param(string name, int[] shape, float[] value) => new(name, shape, value, new float[value.Length]);
 }
