@@ -25,7 +25,7 @@ internal readonly struct TanhOperator : IUnaryOperator
         var one = TS.Create(1f);
         var ax = TS.Abs(x);
 
-        var e = ExpOperator.Invoke<TS, TV>(TS.Multiply(TS.Create(-2f), ax));
+        var e = ExpOperator.InvokeNonPositive<TS, TV>(TS.Multiply(TS.Create(-2f), ax));
         var large = TS.Divide(TS.Subtract(one, e), TS.Add(one, e));
 
         var z = TS.Multiply(ax, ax);
