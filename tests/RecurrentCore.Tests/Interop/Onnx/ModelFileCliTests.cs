@@ -55,14 +55,7 @@ public sealed class ModelFileCliTests : IDisposable
     public void Convert_keeps_a_reverse_only_stack_reverse_and_other_commands_refuse_it()
     {
         var cfg = new RecurrentConfig(CellKind.Lstm, 3, 4, numLayers: 2);
-        var p = Params(cfg);
-        foreach (var (_, _, data) in p.Named())
-        {
-            for (int i = 0; i < data.Length; i++)
-            {
-                data[i] = (float)data[i];
-            }
-        }
+        var p = ReverseExportTests.FloatParameters(cfg, new Random(5));
 
         // convert's own options: sequence_lens and states as inputs, opset 14.
         byte[] reverse = OnnxModel.Export(p, new OnnxExportOptions { Reverse = true, SequenceLens = true, InitialStates = true });

@@ -21,14 +21,7 @@ public class ReverseExportTests
     {
         var cfg = new RecurrentConfig(cell, 3, 5, layers, bias, batchFirst);
         var rng = new Random(17);
-        var p = RandomData.Parameters(cfg, rng, 0.6);
-        foreach (var (_, _, data) in p.Named())
-        {
-            for (int i = 0; i < data.Length; i++)
-            {
-                data[i] = (float)data[i];
-            }
-        }
+        var p = FloatParameters(cfg, rng);
 
         int t = 5, b = 3, states = layers * b * 5;
         int[] lengths = [5, 2, 4];
@@ -104,14 +97,7 @@ public class ReverseExportTests
     {
         var cfg = new RecurrentConfig(cell, 3, 5, layers, bias, batchFirst);
         var rng = new Random(23);
-        var p = RandomData.Parameters(cfg, rng, 0.6);
-        foreach (var (_, _, data) in p.Named())
-        {
-            for (int i = 0; i < data.Length; i++)
-            {
-                data[i] = (float)data[i];
-            }
-        }
+        var p = FloatParameters(cfg, rng);
 
         var options = new OnnxExportOptions { Reverse = true, SequenceLens = true };
         byte[] a = OnnxModel.Export(p, options);
@@ -174,6 +160,21 @@ public class ReverseExportTests
     }
 
     private static double[] Round(double[] a) => Array.ConvertAll(a, v => (double)(float)v);
+
+    /// <summary>Random parameters rounded to float32, so an exported model holds them exactly.</summary>
+    internal static RecurrentParameters FloatParameters(RecurrentConfig cfg, Random rng)
+    {
+        var p = RandomData.Parameters(cfg, rng, 0.6);
+        foreach (var (_, _, data) in p.Named())
+        {
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = (float)data[i];
+            }
+        }
+
+        return p;
+    }
 
     /// <summary>Each sequence's first len steps in reverse order; padding stays in place.</summary>
     private static double[] ReverseWithin(double[] a, int[] lengths, int t, int b, int f, bool batchFirst)
