@@ -25,10 +25,16 @@ public sealed class OnnxRunner : IDisposable
         var dynamic = new HashSet<string>(StringComparer.Ordinal);
         var fed = new List<OnnxRunnerValue>();
         var inputs = new List<OnnxTensor>();
-        foreach (var (name, shape) in inputShapes)
+        foreach (string name in inputShapes.Keys.Where(k => !session.Inputs.Any(v => v.Name == k)))
         {
-            var declared = session.Inputs.FirstOrDefault(v => v.Name == name)
-                ?? throw InteropFormatException.Create(source, $"input '{name}' is not a graph input (inputs: {string.Join(", ", session.Inputs.Select(v => v.Name))})");
+            throw InteropFormatException.Create(source, $"input '{name}' is not a graph input (inputs: {string.Join(", ", session.Inputs.Select(v => v.Name))})");
+        }
+
+        // Graph order, whatever the dictionary's: Run takes the buffers in this order.
+        foreach (var declared in session.Inputs.Where(v => inputShapes.ContainsKey(v.Name)))
+        {
+            string name = declared.Name;
+            var shape = inputShapes[name];
             ArgumentNullException.ThrowIfNull(shape, nameof(inputShapes));
             if (shape.Any(d => d < 0))
             {
@@ -92,7 +98,7 @@ public sealed class OnnxRunner : IDisposable
         Outputs = [.. session.OutputNames.Select((o, k) => new OnnxRunnerValue(o, _outputs[k].ElementType, _outputs[k].Shape))];
     }
 
-    /// <summary>The fed inputs, in the order <see cref="Run"/> takes their buffers.</summary>
+    /// <summary>The fed inputs in graph order (<see cref="OnnxSession.Inputs"/>'s), the order <see cref="Run"/> takes their buffers.</summary>
     public IReadOnlyList<OnnxRunnerValue> Inputs { get; }
 
     /// <summary>The graph outputs, in graph order (the order of <see cref="Run"/>'s output buffers).</summary>

@@ -79,6 +79,12 @@ public class OnnxRunnerTests
         }
 
         AllocationAssert.Zero(() => runner.Run(buffers, outFloats));
+
+        // The call docs/onnx.md shows: a collection expression of buffers lives on the stack.
+        if (runner.Inputs.Select(v => v.Name).SequenceEqual([OnnxModel.Names.Input, OnnxModel.Names.SequenceLens, OnnxModel.Names.InitialH, OnnxModel.Names.InitialC]))
+        {
+            AllocationAssert.Zero(() => runner.Run([x, lengths, h0, c0], outFloats));
+        }
     }
 
     public static TheoryData<string> TorchModels() => OnnxFixtureModelTests.TorchModels();
