@@ -65,6 +65,10 @@ public sealed class ModelFileCliTests : IDisposable
         Assert.Contains(", reverse)", r.Out, StringComparison.Ordinal);
         Assert.Equal(reverse, File.ReadAllBytes(_cli.Path("again.onnx")));
 
+        r = _cli.Run("inspect", _cli.Path("r.onnx"));
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("2 layer(s), unidirectional, time-major, bias, reverse (ONNX direction = reverse", r.Out, StringComparison.Ordinal);
+
         r = _cli.Run("convert", _cli.Path("r.onnx"), _cli.Path("r.safetensors"));
         Assert.NotEqual(0, r.Code);
         Assert.Contains("a reverse-only stack (ONNX direction = reverse) converts to float32 .onnx only", r.Err, StringComparison.Ordinal);
