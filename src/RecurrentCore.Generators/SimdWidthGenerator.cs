@@ -25,7 +25,7 @@ public sealed class SimdWidthGenerator : IIncrementalGenerator
     private static readonly DiagnosticDescriptor MissingTemplate = new(
         "RCG001",
         "SIMD width template missing",
-        "'{0}' asks for the SIMD width template, but no AdditionalFiles item is named " + TemplateFileName,
+        "[SimdWidthTemplate] on '{0}': expected one AdditionalFiles item named " + TemplateFileName + ", found {1}",
         "RecurrentCore.Generators",
         DiagnosticSeverity.Error,
         isEnabledByDefault: true);
@@ -33,7 +33,7 @@ public sealed class SimdWidthGenerator : IIncrementalGenerator
     private static readonly DiagnosticDescriptor NotAVector = new(
         "RCG002",
         "Not a SIMD vector of float",
-        "'{0}': the SIMD width template needs typeof(System.Runtime.Intrinsics.VectorNNN<float>), not '{1}'",
+        "[SimdWidthTemplate] on '{0}' needs typeof(System.Runtime.Intrinsics.VectorNNN<float>), not '{1}'",
         "RecurrentCore.Generators",
         DiagnosticSeverity.Error,
         isEnabledByDefault: true);
@@ -73,35 +73,30 @@ public sealed class SimdWidthGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(widths.Combine(template), static (output, pair) => Emit(output, pair.Left, pair.Right));
     }
 
-    private static Width Describe(GeneratorAttributeSyntaxContext attributed)
+    /// <summary>The struct's name and its vector's (<c>Vector512</c>), or an empty vector name and what was given instead.</summary>
+    private static (string Struct, string Vector, string Given) Describe(GeneratorAttributeSyntaxContext attributed)
     {
-        var target = (INamedTypeSymbol)attributed.TargetSymbol;
         var vector = attributed.Attributes[0].ConstructorArguments.FirstOrDefault().Value as INamedTypeSymbol;
-        string vectorName = vector is not null
+        bool isVector = vector is not null
             && vector.ContainingNamespace.ToDisplayString() == "System.Runtime.Intrinsics"
             && vector.Name.StartsWith("Vector", StringComparison.Ordinal)
             && vector.TypeArguments.Length == 1
-            && vector.TypeArguments[0].SpecialType == SpecialType.System_Single
-            ? vector.Name
-            : string.Empty;
-        return new Width(
-            target.Name,
-            vectorName,
-            vector?.ToDisplayString() ?? "(none)",
-            attributed.TargetNode.GetLocation());
+            && vector.TypeArguments[0].SpecialType == SpecialType.System_Single;
+        return (attributed.TargetSymbol.Name, isVector ? vector!.Name : string.Empty, vector?.ToDisplayString() ?? "(none)");
     }
 
-    private static void Emit(SourceProductionContext output, Width width, ImmutableArray<string> templates)
+    private static void Emit(SourceProductionContext output, (string Struct, string Vector, string Given) width, ImmutableArray<string> templates)
     {
+        // No location: the model keeps no syntax tree alive; the message names the struct.
         if (width.Vector.Length == 0)
         {
-            output.ReportDiagnostic(Diagnostic.Create(NotAVector, width.Location, width.Struct, width.VectorDisplay));
+            output.ReportDiagnostic(Diagnostic.Create(NotAVector, Location.None, width.Struct, width.Given));
             return;
         }
 
         if (templates.Length != 1)
         {
-            output.ReportDiagnostic(Diagnostic.Create(MissingTemplate, width.Location, width.Struct));
+            output.ReportDiagnostic(Diagnostic.Create(MissingTemplate, Location.None, width.Struct, templates.Length));
             return;
         }
 
@@ -117,39 +112,12 @@ public sealed class SimdWidthGenerator : IIncrementalGenerator
     private static string WithoutHeader(string template)
     {
         int start = 0;
-        while (start < template.Length && template.IndexOf("//", start, StringComparison.Ordinal) == start)
+        while (start < template.Length && string.CompareOrdinal(template, start, "//", 0, 2) == 0)
         {
             int end = template.IndexOf('\n', start);
             start = end < 0 ? template.Length : end + 1;
         }
 
         return template.Substring(start);
-    }
-
-    /// <summary>What the output depends on; the location is left out of equality so moving the struct regenerates nothing.</summary>
-    private sealed class Width : IEquatable<Width>
-    {
-        public Width(string structName, string vector, string vectorDisplay, Location location)
-        {
-            Struct = structName;
-            Vector = vector;
-            VectorDisplay = vectorDisplay;
-            Location = location;
-        }
-
-        public string Struct { get; }
-
-        public string Vector { get; }
-
-        public string VectorDisplay { get; }
-
-        public Location Location { get; }
-
-        public bool Equals(Width? other) =>
-            other is not null && Struct == other.Struct && Vector == other.Vector && VectorDisplay == other.VectorDisplay;
-
-        public override bool Equals(object? obj) => Equals(obj as Width);
-
-        public override int GetHashCode() => (Struct.GetHashCode() * 31) ^ Vector.GetHashCode();
     }
 }
