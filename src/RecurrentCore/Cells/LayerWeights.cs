@@ -14,6 +14,9 @@ internal sealed class LayerWeights
     private readonly Lock _panelsLock = new();
     private float[]? _panels;
     private int _panelWidth;
+    private float[]? _hiddenPanels;
+    private int _hiddenPanelWidth;
+    private bool _hiddenPanelsStale;
 
     public LayerWeights(CellType cell, int inputSize, int hiddenSize, float[] weightIh, float[] weightHh, float[]? biasIh, float[]? biasHh, KernelVariant variant)
     {
@@ -136,6 +139,34 @@ internal sealed class LayerWeights
     }
 
     /// <summary>
+    /// W_hh alone as gate panels for registers of <paramref name="width"/> lanes (<see cref="ColumnGatePanels.Pack"/>
+    /// with no input rows: H·G·H floats, pinned), for the one-row sequence loop, whose input projection is a GEMM over
+    /// all steps: a step then streams only W_hh. Laid out on first use (a workspace that may run it asks when it is
+    /// built) and again on the first use after <see cref="Refresh"/>, so a training loop pays for it only when it runs
+    /// inference in between.
+    /// </summary>
+    public float[] HiddenPanels(int width)
+    {
+        lock (_panelsLock)
+        {
+            if (_hiddenPanels is null || _hiddenPanelWidth != width)
+            {
+                _hiddenPanels = GC.AllocateArray<float>(ColumnGatePanels.Length(0, HiddenSize, _cell.GateCount), pinned: true);
+                _hiddenPanelWidth = width;
+                _hiddenPanelsStale = true;
+            }
+
+            if (_hiddenPanelsStale)
+            {
+                ColumnGatePanels.Pack([], WeightHh, 0, HiddenSize, _cell.GateCount, width, _hiddenPanels);
+                _hiddenPanelsStale = false;
+            }
+
+            return _hiddenPanels;
+        }
+    }
+
+    /// <summary>
     /// Re-derives the transposed, packed and folded copies after the row-major weights or biases were changed in place
     /// (training); allocates nothing.
     /// </summary>
@@ -159,6 +190,8 @@ internal sealed class LayerWeights
             {
                 ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, _panelWidth, _panels);
             }
+
+            _hiddenPanelsStale = true;
         }
 
         FoldBias();
