@@ -84,7 +84,10 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
     {
         int hidden = pass.Model.Config.HiddenSize;
         var kind = RecurrentProducts.For(b1 - b0, hidden);
-        if (kind != ProductKind.Gemm && pass.InPlace && Panels(hidden, pass.Buffers.Training))
+        // One row runs the row loop when written in place, and in inference whatever its length (a padded row is its
+        // first L steps, then zero rows).
+        bool row = kind != ProductKind.Gemm && (pass.InPlace || !pass.Buffers.Training);
+        if (row && Panels(hidden, pass.Buffers.Training))
         {
             ForwardRow<RowGemvProduct, PanelSteps>(pass);
             return;
@@ -92,10 +95,10 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
 
         switch (kind)
         {
-            case ProductKind.ColumnGemv when pass.InPlace:
+            case ProductKind.ColumnGemv when row:
                 ForwardRow<ColumnGemvProduct, ProductSteps>(pass);
                 break;
-            case ProductKind.RowGemv when pass.InPlace:
+            case ProductKind.RowGemv when row:
                 ForwardRow<RowGemvProduct, ProductSteps>(pass);
                 break;
             case ProductKind.ColumnGemv:
@@ -156,7 +159,7 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
     }
 
     /// <summary>
-    /// The forward loop of a one-row batch written in place (no masks): raw pointers, the unchecked generic kernels,
+    /// The forward loop of a one-row batch written in place (in training: with no mask): raw pointers, the unchecked generic kernels,
     /// nothing decided per step (<typeparamref name="TSteps"/> fixes the step's kind at compile time; with
     /// <see cref="PanelSteps"/>, <typeparamref name="TProduct"/> is unused).
     /// </summary>
@@ -169,6 +172,8 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
         var cfg = pass.Model.Config;
         var w = pass.Model.Weights(pass.Layer, pass.Direction);
         int dir = pass.Direction, seqLen = pass.SeqLen;
+        // Inference visits a padded row's valid steps only (forward 0..L−1, reverse L−1..0): pack_padded_sequence.
+        int steps = buf.HasLengths ? buf.Lengths[0] : seqLen;
         int h = cfg.HiddenSize, d = cfg.NumDirections, dh = cfg.OutputSize, gh = w.GateRows;
         int sw = TCell.SavedWidth(h), scratchWidth = TCell.StepScratchWidth(h);
         int slot = (pass.Layer * d) + dir, states = cfg.NumLayers * d * h, stateAt = slot * h;
@@ -191,9 +196,9 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
         {
             var step = new RowStep { Scratch = scratch, Training = training, AddRecurrent = true };
             int prev = 0;
-            for (int s = 0; s < seqLen; s++)
+            for (int s = 0; s < steps; s++)
             {
-                int t = dir == 0 ? s : seqLen - 1 - s;
+                int t = dir == 0 ? s : steps - 1 - s;
                 step.Gates = proj + ((nint)t * gh);
                 step.HPrev = s == 0 ? h0 + stateAt : layerOut + (((nint)prev * dh) + (dir * h));
                 step.H = layerOut + (((nint)t * dh) + (dir * h));
@@ -221,6 +226,11 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
                 }
 
                 prev = t;
+            }
+
+            for (int t = steps; t < seqLen; t++)
+            {
+                new Span<float>(layerOut + (((nint)t * dh) + (dir * h)), h).Clear();
             }
 
             new ReadOnlySpan<float>(layerOut + (((nint)prev * dh) + (dir * h)), h).CopyTo(buf.HN(states).Slice(stateAt, h));

@@ -94,24 +94,41 @@ public class OneRowPanelForwardTests
         Same(Run(threaded), "3 threads");
     }
 
-    /// <summary>A one-row length below T is masked, so it keeps the product path; the same row unpadded runs on the panels.</summary>
+    /// <summary>
+    /// A one-row length L below T: inference runs the row's first L steps on the same loop (the reverse direction from
+    /// L − 1), then zero rows, so it is bitwise the row alone; against the reference with lengths; and the training
+    /// workspace (masked product path) within the bound.
+    /// </summary>
     [Theory]
-    [InlineData(CellKind.Lstm)]
-    [InlineData(CellKind.Gru)]
-    public void A_padded_row_equals_itself_unpadded_within_the_bound(CellKind cell)
+    [InlineData(CellKind.Lstm, 32)]
+    [InlineData(CellKind.Gru, 32)]
+    [InlineData(CellKind.Lstm, 13)]
+    public void A_padded_row_is_the_row_alone_then_zeros(CellKind cell, int hidden)
     {
-        var cfg = new RecurrentConfig(cell, 6, 32, numLayers: 2, bidirectional: true);
-        var rng = new Random(4200 + (int)cell);
-        var layer = RecurrentLayer.FromParameters(Parameters(cfg, rng, 0.25));
+        var cfg = new RecurrentConfig(cell, 6, hidden, numLayers: 2, bidirectional: true);
+        var rng = new Random(4200 + (int)cell + hidden);
+        var p = Parameters(cfg, rng, 0.25);
+        var layer = RecurrentLayer.FromParameters(p);
         const int T = 8, Len = 5;
-        var x = ToSingle(RandomData.Normal(rng, T * cfg.InputSize));
+        int states = cfg.NumLayers * cfg.NumDirections * hidden;
+        var xd = Round(RandomData.Normal(rng, T * cfg.InputSize));
+        var x = ToSingle(xd);
         var padded = new float[T * cfg.OutputSize];
-        layer.Forward(layer.CreateWorkspace(T, 1), x, T, 1, padded, lengths: [Len]);
+        var hnPadded = new float[states];
+        layer.Forward(layer.CreateWorkspace(T, 1), x, T, 1, padded, hnPadded, lengths: [Len]);
         var alone = new float[Len * cfg.OutputSize];
-        layer.Forward(layer.CreateWorkspace(T, 1), x.AsSpan(0, Len * cfg.InputSize), Len, 1, alone);
-        double err = RelativeError(padded.AsSpan(0, alone.Length), Array.ConvertAll(alone, v => (double)v));
-        Assert.True(err <= 2 * FastPathPropertyTests.OutputTolerance, $"{cfg}: {err:0.0e+0}");
+        var hnAlone = new float[states];
+        layer.Forward(layer.CreateWorkspace(T, 1), x.AsSpan(0, Len * cfg.InputSize), Len, 1, alone, hnAlone);
+        Assert.True(padded.AsSpan(0, alone.Length).SequenceEqual(alone), $"{cfg}: padded differs from alone");
+        Assert.Equal(hnAlone, hnPadded);
         Assert.All(padded[alone.Length..], v => Assert.Equal(0f, v));
+
+        var reference = ReferenceRnn.Forward(p, new SequenceInputs(T, 1, xd, Lengths: [Len]));
+        Assert.True(RelativeError(padded, reference.Output) <= FastPathPropertyTests.OutputTolerance, $"{cfg}: output vs reference");
+        Assert.True(RelativeError(hnPadded, reference.HN) <= FastPathPropertyTests.OutputTolerance, $"{cfg}: h_n vs reference");
+        var masked = new float[padded.Length];
+        layer.Forward(layer.CreateWorkspace(T, 1, training: true), x, T, 1, masked, lengths: [Len]);
+        Assert.True(RelativeError(padded, Array.ConvertAll(masked, v => (double)v)) <= 2 * FastPathPropertyTests.OutputTolerance, $"{cfg}: vs the masked product path");
     }
 
     /// <summary>A workspace built before RefreshWeights (its panels laid out then) must run on the new weights.</summary>
