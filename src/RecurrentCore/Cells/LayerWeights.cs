@@ -140,29 +140,33 @@ internal sealed class LayerWeights
 
     /// <summary>
     /// W_hh alone as gate panels for registers of <paramref name="width"/> lanes (<see cref="ColumnGatePanels.Pack"/>
-    /// with no input rows: H·G·H floats, pinned), for the one-row sequence loop, whose input projection is a GEMM over
-    /// all steps: a step then streams only W_hh. Laid out on first use (a workspace that may run it asks when it is
-    /// built) and again on the first use after <see cref="Refresh"/>, so a training loop pays for it only when it runs
-    /// inference in between.
+    /// with no input rows: H·G·H floats, pinned, 64-byte aligned so no 512-bit load splits a cache line), for the one-row
+    /// sequence loop, whose input projection is a GEMM over all steps: a step then streams only W_hh. Laid out on first
+    /// use (a workspace that may run it asks when it is built) and again on the first use after <see cref="Refresh"/>, so
+    /// a training loop pays for it only when it runs inference in between. Valid while this object lives.
     /// </summary>
-    public float[] HiddenPanels(int width)
+    public unsafe float* HiddenPanels(int width)
     {
         lock (_panelsLock)
         {
+            int length = ColumnGatePanels.Length(0, HiddenSize, _cell.GateCount);
             if (_hiddenPanels is null || _hiddenPanelWidth != width)
             {
-                _hiddenPanels = GC.AllocateArray<float>(ColumnGatePanels.Length(0, HiddenSize, _cell.GateCount), pinned: true);
+                // 15 floats of slack: the aligned start is at most 60 bytes in.
+                _hiddenPanels = GC.AllocateArray<float>(length + 15, pinned: true);
                 _hiddenPanelWidth = width;
                 _hiddenPanelsStale = true;
             }
 
+            float* start = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _hiddenPanels[0]);
+            float* aligned = (float*)(((nint)start + 63) & ~(nint)63);
             if (_hiddenPanelsStale)
             {
-                ColumnGatePanels.Pack([], WeightHh, 0, HiddenSize, _cell.GateCount, width, _hiddenPanels);
+                ColumnGatePanels.Pack([], WeightHh, 0, HiddenSize, _cell.GateCount, width, new Span<float>(aligned, length));
                 _hiddenPanelsStale = false;
             }
 
-            return _hiddenPanels;
+            return aligned;
         }
     }
 

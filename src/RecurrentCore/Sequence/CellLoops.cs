@@ -13,6 +13,12 @@ namespace RecurrentCore.Sequence;
 /// </summary>
 internal abstract class CellLoops
 {
+    /// <summary>
+    /// Benchmarks only (<c>quick-seq</c>): true turns the W_hh gate-panel plan off, so one process can time a one-row
+    /// Forward both ways, interleaved. Read once per layer and direction of a Forward; never set by the library.
+    /// </summary>
+    internal static bool PanelsOff { get; set; }
+
     /// <summary>The loops of <paramref name="cell"/> at <paramref name="variant"/>'s width.</summary>
     public static CellLoops Create(CellType cell, KernelVariant variant) => cell.Accept(new LoopsFactory(variant));
 
@@ -61,9 +67,9 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
     /// H·G·H floats per step with the gates applied in registers, instead of a GEMV that stores G·H sums and a gate
     /// pass that reads them back. Needs a cell whose gates take the product's sums and H in whole registers.
     /// </summary>
-    private static bool Panels(int hidden, bool training) => !training && TCell.GatesFromProduct && ColumnGatesKernel<TS, TV>.Fits(hidden);
+    private static bool Panels(int hidden, bool training) => !training && !PanelsOff && TCell.GatesFromProduct && ColumnGatesKernel<TS, TV>.Fits(hidden);
 
-    public override void Prepare(SequenceModel model, bool training)
+    public override unsafe void Prepare(SequenceModel model, bool training)
     {
         var cfg = model.Config;
         if (!Panels(cfg.HiddenSize, training))
@@ -192,8 +198,8 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
         fixed (float* cTime = hasC && training ? buf.CPrev(slot, seqLen * h) : default)
         fixed (float* cInference = cState)
         fixed (float* scratch = buf.StepScratch(scratchWidth))
-        fixed (float* panels = TSteps.Panels ? w.HiddenPanels(TS.Count) : default)
         {
+            float* panels = TSteps.Panels ? w.HiddenPanels(TS.Count) : null;
             var step = new RowStep { Scratch = scratch, Training = training, AddRecurrent = true };
             int prev = 0;
             for (int s = 0; s < steps; s++)
