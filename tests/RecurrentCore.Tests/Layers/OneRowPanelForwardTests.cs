@@ -147,15 +147,7 @@ public class OneRowPanelForwardTests
         layer.Forward(early, x, T, 1, before);
 
         var p2 = Parameters(cfg, rng, 0.4);
-        foreach (var (_, _, l, d, kind) in RecurrentParameters.Layout(cfg))
-        {
-            var storage = layer.ParameterStorage(l, d, kind);
-            var values = p2[l, d, kind];
-            for (int i = 0; i < storage.Length; i++)
-            {
-                storage[i] = (float)values[i];
-            }
-        }
+        Overwrite(layer, p2);
 
         layer.RefreshWeights();
         var rebuilt = RecurrentLayer.FromParameters(p2);
