@@ -54,10 +54,23 @@ internal static class QuickSequence
                 }
 
                 CellLoops.PanelsOff = false;
+
+                // What a training loop on the panels would pay per optimiser step: W_hh laid out again (16 lanes; the cost
+                // hardly depends on the width).
+                var w = layer.Model.Weights(0, 0);
+                var relaid = new float[ColumnGatePanels.Length(0, h, cell.GateCount())];
+                double pack = double.MaxValue;
+                for (int i = 0; i < 5; i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    ColumnGatePanels.Pack([], w.WeightHh, 0, h, cell.GateCount(), 16, relaid);
+                    pack = Math.Min(pack, sw.Elapsed.TotalSeconds);
+                }
+
                 double bytes = 4.0 * cell.GateCount() * h * h * T;
                 Console.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"{cell.Name(),-4} T=100 B=1 H={h,5} (W_hh {bytes / T / 1048576:F2} MiB per step): products {products * 1e3,8:F3} ms {bytes / products / 1e9,5:F1} GB/s | panels {panels * 1e3,8:F3} ms {bytes / panels / 1e9,5:F1} GB/s | {products / panels:F2}x"));
+                    $"{cell.Name(),-4} T=100 B=1 H={h,5} (W_hh {bytes / T / 1048576:F2} MiB per step): products {products * 1e3,8:F3} ms {bytes / products / 1e9,5:F1} GB/s | panels {panels * 1e3,8:F3} ms {bytes / panels / 1e9,5:F1} GB/s | {products / panels:F2}x | W_hh re-laid out {pack * 1e3:F3} ms"));
             }
         }
     }
