@@ -47,8 +47,13 @@ internal static class ConvertCommand
             }
 
             var wf = parse.GetValue(format) is { } f ? WeightFormats.Parse(f) : (WeightFormat?)null;
+            if (model.Reverse && (ext != ".onnx" || wf is not (null or WeightFormat.Float32)))
+            {
+                throw new CliException($"{inPath}: a reverse-only stack (ONNX direction = reverse) converts to float32 .onnx only: a PyTorch state_dict or quantized layer file has no reverse-only layer");
+            }
+
             var q = Quantize(inPath, model, wf);
-            var onnx = new OnnxExportOptions { Opset = parse.GetValue(opset), SequenceLens = true, InitialStates = true };
+            var onnx = new OnnxExportOptions { Opset = parse.GetValue(opset), SequenceLens = true, InitialStates = true, Reverse = model.Reverse };
             byte[] bytes = (ext, q) switch
             {
                 (".onnx", null) => OnnxModel.Export(model.Parameters, onnx),
@@ -57,7 +62,7 @@ internal static class ConvertCommand
                 _ => q.ToSafeTensors(),
             };
             ModelLoader.WriteAtomically(outPath, bytes);
-            parse.InvocationConfiguration.Output.WriteLine($"wrote {outPath} ({Describe(model.Parameters.Config)}{(q is null ? string.Empty : $", {q.Format.Name()} weights")})");
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {outPath} ({Describe(model.Parameters.Config)}{(model.Reverse ? ", reverse" : string.Empty)}{(q is null ? string.Empty : $", {q.Format.Name()} weights")})");
             return 0;
         });
         return command;

@@ -95,7 +95,8 @@ internal static class InspectCommand
         o.WriteLine($"{path}: ONNX, ir_version {s.IrVersion}, opset {s.Opset}, producer '{s.ProducerName}'");
         try
         {
-            o.WriteLine($"configuration: {ConvertCommand.Describe(OnnxModel.Import(bytes, path).Config)}");
+            var import = OnnxModel.Import(bytes, path);
+            o.WriteLine($"configuration: {ConvertCommand.Describe(import.Config)}{(import.Reverse ? ", reverse (ONNX direction = reverse: every layer runs backwards in time)" : string.Empty)}");
         }
         catch (InteropFormatException e)
         {

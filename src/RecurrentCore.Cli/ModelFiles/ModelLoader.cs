@@ -13,7 +13,10 @@ internal enum ModelFormat
 }
 
 /// <summary>A model file's layer stack: float parameters, or a quantized layer with <see cref="Parameters"/> its stored weights (exactly).</summary>
-internal sealed record LoadedModel(RecurrentParameters Parameters, QuantizedLayer? Quantized);
+/// <param name="Parameters">The float parameters (a quantized layer's stored weights, exactly).</param>
+/// <param name="Quantized">The quantized layer, or null.</param>
+/// <param name="Reverse">An ONNX reverse-only stack (OnnxImportResult.Reverse): only convert to .onnx takes it.</param>
+internal sealed record LoadedModel(RecurrentParameters Parameters, QuantizedLayer? Quantized, bool Reverse = false);
 
 /// <summary>
 /// Reads a model file in either format, detected by content and never by extension: safetensors starts with an
@@ -75,9 +78,9 @@ internal static class ModelLoader
             throw new CliException($"{path}: --module selects a module of a state_dict; this is an ONNX file");
         }
 
-        var p = OnnxModel.Import(bytes, path).Parameters;
-        Require(path, cell, batchFirst, p.Config, "the ONNX graph");
-        return new LoadedModel(p, null);
+        var import = OnnxModel.Import(bytes, path);
+        Require(path, cell, batchFirst, import.Config, "the ONNX graph");
+        return new LoadedModel(import.Parameters, null, import.Reverse);
     }
 
     /// <summary>
@@ -85,7 +88,12 @@ internal static class ModelLoader
     /// caller that builds its own layer.
     /// </summary>
     public static RecurrentParameters LoadParameters(string path, CellKind? cell, bool? batchFirst, string? module, bool safeTensorsOnly = false) =>
-        Load(path, cell, batchFirst, module, safeTensorsOnly).Parameters;
+        Forward(path, Load(path, cell, batchFirst, module, safeTensorsOnly)).Parameters;
+
+    /// <summary><paramref name="model"/>, refused when it runs backwards in time: a PyTorch layer stack would run it forwards.</summary>
+    public static LoadedModel Forward(string path, LoadedModel model) => model.Reverse
+        ? throw new CliException($"{path}: a reverse-only stack (ONNX direction = reverse) has no PyTorch layer to run it; OnnxModel.Load runs it, and convert writes it to .onnx")
+        : model;
 
     private static void Require(string path, CellKind? cell, bool? batchFirst, RecurrentConfig config, string holder)
     {

@@ -60,7 +60,7 @@ internal sealed class ParityInputs
 
     public static ParityInputs Load(ParityPaths paths)
     {
-        var (parameters, quantized) = ModelFiles.ModelLoader.Load(paths.Weights, paths.CellFromFile ? null : paths.Cell, paths.BatchFirst ? true : null, paths.Module, safeTensorsOnly: !paths.IsModel);
+        var (parameters, quantized, _) = ModelFiles.ModelLoader.Forward(paths.Weights, ModelFiles.ModelLoader.Load(paths.Weights, paths.CellFromFile ? null : paths.Cell, paths.BatchFirst ? true : null, paths.Module, safeTensorsOnly: !paths.IsModel));
         if (quantized is not null && paths.GradOutput is not null)
         {
             throw new CliException($"{paths.Weights}: {quantized.Format.Name()} weights are for inference; backward needs a float32 model");

@@ -86,6 +86,18 @@ internal readonly struct GruCell : ICell
         }
     }
 
+    /// <summary>The projection row (W_ih x + b_ih) enters as b_ih does in the stream's step; the panels have no n_x block.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ForwardFromHiddenPanels<TS, TV>(LayerWeights weights, float* panels, bool descending, in RowStep s)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        fixed (float* biasHh = weights.GateBiasHh)
+        {
+            GruGates.ForwardFromProduct<TS, TV>(panels, 0, weights.HiddenSize, null, s.HPrev, descending, s.Gates, biasHh, s.H);
+        }
+    }
+
     /// <summary>dGi, dGh (zero for inactive rows) and dh_prev = dh⊙z + dGh·W_hh; inactive rows pass dh through.</summary>
     public static void Backward<TProduct>(ref BackwardStep s)
         where TProduct : IRecurrentProduct

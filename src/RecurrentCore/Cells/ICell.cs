@@ -70,6 +70,17 @@ internal interface ICell
         where TS : struct, ISimd<TV>
         where TV : unmanaged => throw new NotSupportedException("this cell has no gates-from-product step");
 
+    /// <summary>
+    /// One inference step of the one-row sequence loop as a single pass over W_hh's gate panels
+    /// (<paramref name="panels"/>, <see cref="LayerWeights.HiddenPanels"/> for width <typeparamref name="TS"/>):
+    /// <see cref="RowStep.Gates"/> holds the step's input projection (W_ih x + the folded bias) and is added to the sums
+    /// over <see cref="RowStep.HPrev"/>, which must not be <see cref="RowStep.H"/>; the gates applied per register of sums.
+    /// Only where <see cref="GatesFromProduct"/> and H is a multiple of <c>TS.Count</c>.
+    /// </summary>
+    static virtual unsafe void ForwardFromHiddenPanels<TS, TV>(LayerWeights weights, float* panels, bool descending, in RowStep s)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged => throw new NotSupportedException("this cell has no gates-from-product step");
+
     /// <summary>One backward step; see <see cref="BackwardStep"/> for the buffers.</summary>
     static abstract void Backward<TProduct>(ref BackwardStep s)
         where TProduct : IRecurrentProduct;

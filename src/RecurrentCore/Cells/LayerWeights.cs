@@ -15,6 +15,10 @@ internal sealed class LayerWeights
     private float[]? _panels;
     private int _panelsOffset;
     private int _panelWidth;
+    private float[]? _hiddenPanels;
+    private int _hiddenPanelWidth;
+    private bool _hiddenPanelsStale;
+    private nint _hiddenPanelsReady;
 
     public LayerWeights(CellType cell, int inputSize, int hiddenSize, float[] weightIh, float[] weightHh, float[]? biasIh, float[]? biasHh, KernelVariant variant)
     {
@@ -140,6 +144,50 @@ internal sealed class LayerWeights
     }
 
     /// <summary>
+    /// W_hh alone as gate panels for registers of <paramref name="width"/> lanes (<see cref="ColumnGatePanels.Pack"/>
+    /// with no input rows: H·G·H floats, pinned, 64-byte aligned so no 512-bit load splits a cache line), for the one-row
+    /// sequence loop, whose input projection is a GEMM over all steps: a step then streams only W_hh. Laid out on first
+    /// use (a workspace that may run it asks when it is built) and again on the first use after <see cref="Refresh"/>, so
+    /// a training loop pays for it only when it runs inference in between. Valid while this object lives (a layer asks for
+    /// one width only: its variant's).
+    /// </summary>
+    public unsafe float* HiddenPanels(int width)
+    {
+        // Every Forward asks: once laid out and current, answer without the lock (published after the packing below;
+        // Refresh, which makes them stale, never runs beside a Forward).
+        nint ready = Volatile.Read(ref _hiddenPanelsReady);
+        if (ready != 0 && _hiddenPanelWidth == width && !_hiddenPanelsStale)
+        {
+            return (float*)ready;
+        }
+
+        lock (_panelsLock)
+        {
+            int length = ColumnGatePanels.Length(0, HiddenSize, _cell.GateCount);
+            if (_hiddenPanels is null || _hiddenPanelWidth != width)
+            {
+                _hiddenPanelsReady = 0;
+                // 15 floats of slack: the aligned start is at most 60 bytes in.
+                _hiddenPanels = GC.AllocateArray<float>(length + 15, pinned: true);
+                _hiddenPanelWidth = width;
+                _hiddenPanelsStale = true;
+            }
+
+            float* start = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _hiddenPanels[0]);
+            float* aligned = (float*)(((nint)start + 63) & ~(nint)63);
+            if (_hiddenPanelsStale)
+            {
+                ColumnGatePanels.Pack([], WeightHh, 0, HiddenSize, _cell.GateCount, width, new Span<float>(aligned, length));
+                _hiddenPanelsStale = false;
+            }
+
+            Volatile.Write(ref _hiddenPanelsReady, (nint)aligned);
+
+            return aligned;
+        }
+    }
+
+    /// <summary>
     /// Re-derives the transposed, packed and folded copies after the row-major weights or biases were changed in place
     /// (training); allocates nothing.
     /// </summary>
@@ -164,6 +212,8 @@ internal sealed class LayerWeights
                 int length = ColumnGatePanels.Length(InputSize, HiddenSize, _cell.GateCount);
                 ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, _panelWidth, _panels.AsSpan(_panelsOffset, length));
             }
+
+            _hiddenPanelsStale = true;
         }
 
         FoldBias();

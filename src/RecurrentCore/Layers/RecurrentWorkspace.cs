@@ -28,6 +28,7 @@ public sealed class RecurrentWorkspace : IDisposable
         }
 
         Buffers = new WorkspaceBuffers(layer.Config, layer.Model.Cell, training, maxSeqLen, maxBatch);
+        layer.Model.Loops.Prepare(layer.Model, training);
         Pool = threads > 1 ? new WorkerPool(threads) : null;
         Pass = new SequencePass(Buffers, Pool, threads);
     }

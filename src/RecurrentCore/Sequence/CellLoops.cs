@@ -13,8 +13,20 @@ namespace RecurrentCore.Sequence;
 /// </summary>
 internal abstract class CellLoops
 {
+    /// <summary>
+    /// Benchmarks only (<c>quick-seq</c>): true turns the W_hh gate-panel plan off, so one process can time a one-row
+    /// Forward both ways, interleaved. Read once per layer and direction of a Forward; never set by the library.
+    /// </summary>
+    internal static bool PanelsOff { get; set; }
+
     /// <summary>The loops of <paramref name="cell"/> at <paramref name="variant"/>'s width.</summary>
     public static CellLoops Create(CellType cell, KernelVariant variant) => cell.Accept(new LoopsFactory(variant));
+
+    /// <summary>
+    /// Lays out, when a workspace is built, what its forward loops will read besides the layer's weights (the W_hh gate
+    /// panels of the one-row inference loop), so that no forward allocates.
+    /// </summary>
+    public abstract void Prepare(SequenceModel model, bool training);
 
     /// <summary>The forward time loop over batch rows b0..b1 of the pass's layer and direction.</summary>
     public abstract void Forward(SequencePass pass, int b0, int b1);
@@ -50,15 +62,50 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
     where TS : struct, ISimd<TV>
     where TV : unmanaged
 {
+    /// <summary>
+    /// Whether one-row inference runs on W_hh's gate panels (<see cref="ICell.ForwardFromHiddenPanels"/>): one pass over
+    /// H·G·H floats per step with the gates applied in registers, instead of a GEMV that stores G·H sums and a gate
+    /// pass that reads them back. Needs a cell whose gates take the product's sums and H in whole registers.
+    /// </summary>
+    private static bool Panels(int hidden, bool training) => !training && !PanelsOff && TCell.GatesFromProduct && ColumnGatesKernel<TS, TV>.Fits(hidden);
+
+    public override unsafe void Prepare(SequenceModel model, bool training)
+    {
+        var cfg = model.Config;
+        if (!Panels(cfg.HiddenSize, training))
+        {
+            return;
+        }
+
+        for (int l = 0; l < cfg.NumLayers; l++)
+        {
+            for (int dir = 0; dir < cfg.NumDirections; dir++)
+            {
+                model.Weights(l, dir).HiddenPanels(TS.Count);
+            }
+        }
+    }
+
     public override void Forward(SequencePass pass, int b0, int b1)
     {
-        switch (RecurrentProducts.For(b1 - b0, pass.Model.Config.HiddenSize))
+        int hidden = pass.Model.Config.HiddenSize;
+        var kind = RecurrentProducts.For(b1 - b0, hidden);
+        // One row runs the row loop when written in place, and in inference whatever its length (a padded row is its
+        // first L steps, then zero rows).
+        bool row = kind != ProductKind.Gemm && (pass.InPlace || !pass.Buffers.Training);
+        if (row && Panels(hidden, pass.Buffers.Training))
         {
-            case ProductKind.ColumnGemv when pass.InPlace:
-                ForwardRow<ColumnGemvProduct>(pass);
+            ForwardRow<RowGemvProduct, PanelSteps>(pass);
+            return;
+        }
+
+        switch (kind)
+        {
+            case ProductKind.ColumnGemv when row:
+                ForwardRow<ColumnGemvProduct, ProductSteps>(pass);
                 break;
-            case ProductKind.RowGemv when pass.InPlace:
-                ForwardRow<RowGemvProduct>(pass);
+            case ProductKind.RowGemv when row:
+                ForwardRow<RowGemvProduct, ProductSteps>(pass);
                 break;
             case ProductKind.ColumnGemv:
                 Forward<ColumnGemvProduct>(pass, b0, b1);
@@ -118,17 +165,21 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
     }
 
     /// <summary>
-    /// The forward loop of a one-row batch written in place (no masks): raw pointers, the unchecked generic kernels,
-    /// nothing decided per step.
+    /// The forward loop of a one-row batch written in place (in training: with no mask): raw pointers, the unchecked generic kernels,
+    /// nothing decided per step (<typeparamref name="TSteps"/> fixes the step's kind at compile time; with
+    /// <see cref="PanelSteps"/>, <typeparamref name="TProduct"/> is unused).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ForwardRow<TProduct>(SequencePass pass)
+    private static unsafe void ForwardRow<TProduct, TSteps>(SequencePass pass)
         where TProduct : IRecurrentProduct
+        where TSteps : struct, IRowSteps
     {
         var buf = pass.Buffers;
         var cfg = pass.Model.Config;
         var w = pass.Model.Weights(pass.Layer, pass.Direction);
         int dir = pass.Direction, seqLen = pass.SeqLen;
+        // Inference visits a padded row's valid steps only (forward 0..L−1, reverse L−1..0): pack_padded_sequence.
+        int steps = buf.HasLengths ? buf.Lengths[0] : seqLen;
         int h = cfg.HiddenSize, d = cfg.NumDirections, dh = cfg.OutputSize, gh = w.GateRows;
         int sw = TCell.SavedWidth(h), scratchWidth = TCell.StepScratchWidth(h);
         int slot = (pass.Layer * d) + dir, states = cfg.NumLayers * d * h, stateAt = slot * h;
@@ -148,11 +199,12 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
         fixed (float* cInference = cState)
         fixed (float* scratch = buf.StepScratch(scratchWidth))
         {
+            float* panels = TSteps.Panels ? w.HiddenPanels(TS.Count) : null;
             var step = new RowStep { Scratch = scratch, Training = training, AddRecurrent = true };
             int prev = 0;
-            for (int s = 0; s < seqLen; s++)
+            for (int s = 0; s < steps; s++)
             {
-                int t = dir == 0 ? s : seqLen - 1 - s;
+                int t = dir == 0 ? s : steps - 1 - s;
                 step.Gates = proj + ((nint)t * gh);
                 step.HPrev = s == 0 ? h0 + stateAt : layerOut + (((nint)prev * dh) + (dir * h));
                 step.H = layerOut + (((nint)t * dh) + (dir * h));
@@ -168,8 +220,23 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
                     step.C = training ? cTime + ((nint)t * h) : cInference;
                 }
 
-                TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                if (TSteps.Panels)
+                {
+                    // The panels' registers are independent: alternate their order so a step starts on those the last
+                    // one touched (still in cache). Same bits either way.
+                    TCell.ForwardFromHiddenPanels<TS, TV>(w, panels, (s & 1) != 0, in step);
+                }
+                else
+                {
+                    TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                }
+
                 prev = t;
+            }
+
+            for (int t = steps; t < seqLen; t++)
+            {
+                new Span<float>(layerOut + (((nint)t * dh) + (dir * h)), h).Clear();
             }
 
             new ReadOnlySpan<float>(layerOut + (((nint)prev * dh) + (dir * h)), h).CopyTo(buf.HN(states).Slice(stateAt, h));
@@ -415,4 +482,23 @@ internal sealed class CellLoops<TCell, TS, TV> : CellLoops
         a = b;
         b = t;
     }
+}
+
+/// <summary>The step kind of a one-row forward loop, as a type, so the loop compiles without the other kind's branch.</summary>
+internal interface IRowSteps
+{
+    /// <summary>Whether a step is one pass over W_hh's gate panels (else the recurrent product, then the gate pass).</summary>
+    static abstract bool Panels { get; }
+}
+
+/// <summary>The recurrent product, then the row gate kernel.</summary>
+internal readonly struct ProductSteps : IRowSteps
+{
+    public static bool Panels => false;
+}
+
+/// <summary>One pass over W_hh's gate panels with the gates applied in registers.</summary>
+internal readonly struct PanelSteps : IRowSteps
+{
+    public static bool Panels => true;
 }

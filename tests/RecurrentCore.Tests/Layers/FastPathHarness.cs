@@ -1,3 +1,4 @@
+using RecurrentCore.Layers;
 using RecurrentCore.Tests.Reference;
 
 namespace RecurrentCore.Tests.Layers;
@@ -40,5 +41,19 @@ internal static class FastPathHarness
         }
 
         return p;
+    }
+
+    /// <summary>Writes <paramref name="values"/> into the layer's own weight storage (as a training step would), rounded to float32.</summary>
+    public static void Overwrite(RecurrentLayer layer, RecurrentParameters values)
+    {
+        foreach (var (_, _, l, d, kind) in RecurrentParameters.Layout(layer.Config))
+        {
+            var storage = layer.ParameterStorage(l, d, kind);
+            var source = values[l, d, kind];
+            for (int i = 0; i < storage.Length; i++)
+            {
+                storage[i] = (float)source[i];
+            }
+        }
     }
 }

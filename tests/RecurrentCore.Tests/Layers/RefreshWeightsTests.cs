@@ -18,15 +18,7 @@ public class RefreshWeightsTests
         var p = FastPathHarness.Parameters(cfg, rng, 0.4);
         var layer = RecurrentLayer.FromParameters(p);
         var p2 = FastPathHarness.Parameters(cfg, rng, 0.4);
-        foreach (var (_, _, l, d, kind) in RecurrentParameters.Layout(cfg))
-        {
-            var storage = layer.ParameterStorage(l, d, kind);
-            var values = p2[l, d, kind];
-            for (int i = 0; i < storage.Length; i++)
-            {
-                storage[i] = (float)values[i];
-            }
-        }
+        FastPathHarness.Overwrite(layer, p2);
 
         layer.RefreshWeights();
         var rebuilt = RecurrentLayer.FromParameters(p2);
@@ -59,15 +51,7 @@ public class RefreshWeightsTests
         // A stream made before the change (H = 16: its gate panels are laid out now) must see the new weights too.
         var early = layer.CreateStream();
         var p2 = FastPathHarness.Parameters(cfg, rng, 0.4);
-        foreach (var (_, _, l, d, kind) in RecurrentParameters.Layout(cfg))
-        {
-            var storage = layer.ParameterStorage(l, d, kind);
-            var values = p2[l, d, kind];
-            for (int i = 0; i < storage.Length; i++)
-            {
-                storage[i] = (float)values[i];
-            }
-        }
+        FastPathHarness.Overwrite(layer, p2);
 
         layer.RefreshWeights();
         var rebuilt = RecurrentLayer.FromParameters(p2);

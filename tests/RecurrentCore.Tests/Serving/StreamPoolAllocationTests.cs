@@ -26,6 +26,9 @@ public class StreamPoolAllocationTests
     public async Task Async_batched_steps_allocate_nothing_anywhere()
     {
         const int Sessions = 8;
+
+        // The continuations run on pool threads: none may be created or run its first item while the bytes are counted.
+        using var threads = new SteadyThreadPool(Sessions);
         var hx = new PoolHarness(KernelCatalog.Active, CellKind.Gru, input: 16, hidden: 32, layers: 1, Sessions, steps: 4, seed: 2);
         using var pool = new StreamPool(hx.Layer, new StreamPoolOptions { MaxSessions = Sessions, MaxBatch = Sessions, GatherWindow = TimeSpan.FromSeconds(30) });
         using var stop = new CancellationTokenSource();

@@ -54,42 +54,62 @@ internal sealed class OnnxCellRunner
         return new OnnxCellRunner(spec, cells);
     }
 
+    /// <summary>Buffers for runs of <paramref name="t"/> steps of <paramref name="b"/> rows, made once and reused.</summary>
+    public Scratch CreateScratch(int t, int b) => new(this, t, b);
+
     /// <summary>Runs on time-major data: X (T, B, I), states (D, B, H); returns Y (T, D, B, H), Y_h, Y_c (D, B, H).</summary>
     public RecurrentOperatorOutputs Run(int t, int b, double[] x, int[]? lengths, double[]? h0, double[]? c0)
     {
-        int h = Spec.HiddenSize, d = Spec.Directions, gh = _cells[0].GateRows;
+        int n = Spec.Directions * b * Spec.HiddenSize;
+        var y = new double[t * n];
+        var yh = new double[n];
+        var yc = _cells[0].HasCellState ? new double[n] : null;
+        Run(CreateScratch(t, b), x, lengths, h0, c0, y, yh, yc ?? []);
+        return new RecurrentOperatorOutputs(y, yh, yc);
+    }
+
+    /// <summary>
+    /// As <see cref="Run(int, int, double[], int[], double[], double[])"/> into caller buffers, allocating nothing: an
+    /// empty <paramref name="lengths"/>, <paramref name="h0"/> or <paramref name="c0"/> is absent (full length, zeros).
+    /// </summary>
+    public void Run(Scratch s, ReadOnlySpan<double> x, ReadOnlySpan<int> lengths, ReadOnlySpan<double> h0, ReadOnlySpan<double> c0, Span<double> y, Span<double> yh, Span<double> yc)
+    {
+        int t = s.T, b = s.B, h = Spec.HiddenSize, d = Spec.Directions, gh = _cells[0].GateRows;
         bool lstm = _cells[0].HasCellState;
-        var xf = new float[x.Length];
-        for (int j = 0; j < x.Length; j++)
+        bool hasLengths = !lengths.IsEmpty;
+        var xf = s.X;
+        for (int j = 0; j < xf.Length; j++)
         {
             xf[j] = (float)x[j];
         }
 
-        bool uniform = lengths is null || lengths.All(l => l == t);
-        int steps = lengths is null ? t : lengths.Max();
-        var proj = new float[t * b * gh];
-        var stepGates = uniform ? [] : new float[b * gh];
-        var scratch = new float[Math.Max(1, b * _cells[0].ScratchPerRow)];
-        var hs = new float[b * h];
-        var hn = new float[b * h];
-        var cs = new float[lstm ? b * h : 0];
-        var cn = new float[cs.Length];
-        var y = new double[t * d * b * h];
-        var yh = new double[d * b * h];
-        var yc = lstm ? new double[d * b * h] : null;
+        bool uniform = true;
+        int steps = hasLengths ? 0 : t;
+        for (int bi = 0; bi < lengths.Length; bi++)
+        {
+            uniform &= lengths[bi] == t;
+            steps = Math.Max(steps, lengths[bi]);
+        }
+
+        var proj = s.Projection;
+        var stepGates = s.StepGates;
+        y.Clear();
+        yh.Clear();
+        yc.Clear();
         for (int dir = 0; dir < d; dir++)
         {
             var cell = _cells[dir];
             bool reverse = Spec.Direction == RecurrentDirection.Reverse || dir == 1;
+            float[] hs = s.H0, hn = s.H1, cs = s.C0, cn = s.C1;
             cell.Project(xf, t * b, proj);
             Load(h0, dir * b * h, hs);
             Load(c0, dir * b * h, cs);
-            for (int s = 0; s < steps; s++)
+            for (int st = 0; st < steps; st++)
             {
                 Span<float> gates;
                 if (uniform)
                 {
-                    int ti = reverse ? t - 1 - s : s;
+                    int ti = reverse ? t - 1 - st : st;
                     gates = proj.AsSpan(ti * b * gh, b * gh);
                 }
                 else
@@ -97,11 +117,11 @@ internal sealed class OnnxCellRunner
                     gates = stepGates;
                     for (int bi = 0; bi < b; bi++)
                     {
-                        int len = lengths![bi];
+                        int len = lengths[bi];
                         var row = stepGates.AsSpan(bi * gh, gh);
-                        if (s < len)
+                        if (st < len)
                         {
-                            int ti = reverse ? len - 1 - s : s;
+                            int ti = reverse ? len - 1 - st : st;
                             proj.AsSpan(((ti * b) + bi) * gh, gh).CopyTo(row);
                         }
                         else
@@ -111,14 +131,14 @@ internal sealed class OnnxCellRunner
                     }
                 }
 
-                cell.Step(b, gates, hs, hn, cs, cn, scratch);
+                cell.Step(b, gates, hs, hn, cs, cn, s.CellScratch);
                 for (int bi = 0; bi < b; bi++)
                 {
-                    int len = lengths?[bi] ?? t;
-                    if (s < len)
+                    int len = hasLengths ? lengths[bi] : t;
+                    if (st < len)
                     {
-                        int ti = reverse ? len - 1 - s : s;
-                        var dst = y.AsSpan(((((ti * d) + dir) * b) + bi) * h, h);
+                        int ti = reverse ? len - 1 - st : st;
+                        var dst = y.Slice(((((ti * d) + dir) * b) + bi) * h, h);
                         var src = hn.AsSpan(bi * h, h);
                         for (int j = 0; j < h; j++)
                         {
@@ -141,7 +161,7 @@ internal sealed class OnnxCellRunner
 
             for (int bi = 0; bi < b; bi++)
             {
-                if (lengths is not null && lengths[bi] == 0)
+                if (hasLengths && lengths[bi] == 0)
                 {
                     continue; // ONNX Runtime: zero states for an empty sequence
                 }
@@ -150,15 +170,13 @@ internal sealed class OnnxCellRunner
                 for (int j = 0; j < h; j++)
                 {
                     yh[o + j] = hs[(bi * h) + j];
-                    if (yc is not null)
+                    if (lstm)
                     {
                         yc[o + j] = cs[(bi * h) + j];
                     }
                 }
             }
         }
-
-        return new RecurrentOperatorOutputs(y, yh, yc);
     }
 
     private static GateFunction ToKernel(ActivationFunction f) => f switch
@@ -193,11 +211,51 @@ internal sealed class OnnxCellRunner
         return result;
     }
 
-    private static void Load(double[]? source, int offset, float[] dst)
+    private static void Load(ReadOnlySpan<double> source, int offset, float[] dst)
     {
         for (int j = 0; j < dst.Length; j++)
         {
-            dst[j] = source is null ? 0f : (float)source[offset + j];
+            dst[j] = source.IsEmpty ? 0f : (float)source[offset + j];
         }
+    }
+
+    /// <summary>The float32 buffers of runs of T steps of B rows.</summary>
+    internal sealed class Scratch
+    {
+        public Scratch(OnnxCellRunner owner, int t, int b)
+        {
+            var cell = owner._cells[0];
+            int h = owner.Spec.HiddenSize, gh = cell.GateRows;
+            T = t;
+            B = b;
+            X = new float[t * b * cell.Spec.InputSize];
+            Projection = new float[t * b * gh];
+            StepGates = new float[b * gh];
+            CellScratch = new float[Math.Max(1, b * cell.ScratchPerRow)];
+            H0 = new float[b * h];
+            H1 = new float[b * h];
+            C0 = new float[cell.HasCellState ? b * h : 0];
+            C1 = new float[C0.Length];
+        }
+
+        public int T { get; }
+
+        public int B { get; }
+
+        public float[] X { get; }
+
+        public float[] Projection { get; }
+
+        public float[] StepGates { get; }
+
+        public float[] CellScratch { get; }
+
+        public float[] H0 { get; }
+
+        public float[] H1 { get; }
+
+        public float[] C0 { get; }
+
+        public float[] C1 { get; }
     }
 }

@@ -51,18 +51,51 @@ internal sealed class OnnxFastRecurrent
         return new OnnxFastRecurrent(RecurrentLayer.FromParameters(parameters, variant), null, spec);
     }
 
+    /// <summary>Whether the node has a cell state (LSTM).</summary>
+    public bool HasCellState => Spec.Kind == RecurrentOperatorKind.Lstm;
+
+    /// <summary>Buffers (and the layer's workspace) for runs of <paramref name="t"/> steps of <paramref name="b"/> rows, made once and reused.</summary>
+    public Scratch CreateScratch(int t, int b) => new(this, t, b);
+
     /// <summary>Runs on time-major data: X (T, B, I), states (D, B, H); returns Y (T, D, B, H), Y_h, Y_c (D, B, H).</summary>
     public RecurrentOperatorOutputs Run(int t, int b, double[] x, int[]? lengths, double[]? h0, double[]? c0)
     {
-        if (Layer is null)
+        int n = Spec.Directions * b * Spec.HiddenSize;
+        var y = new double[t * n];
+        var yh = new double[n];
+        var yc = HasCellState ? new double[n] : null;
+        using (var s = CreateScratch(t, b))
         {
-            return _general!.Run(t, b, x, lengths, h0, c0);
+            Run(s, x, lengths, h0, c0, y, yh, yc ?? []);
         }
 
-        int i = Layer.Config.InputSize, h = Spec.HiddenSize, d = Spec.Directions;
-        int[] lens = lengths is null ? [.. Enumerable.Repeat(t, b)] : [.. lengths.Select(l => Math.Max(l, 1))];
+        return new RecurrentOperatorOutputs(y, yh, yc);
+    }
+
+    /// <summary>
+    /// As <see cref="Run(int, int, double[], int[], double[], double[])"/> into caller buffers, allocating nothing: an
+    /// empty <paramref name="lengths"/>, <paramref name="h0"/> or <paramref name="c0"/> is absent (full length, zeros).
+    /// </summary>
+    public void Run(Scratch s, ReadOnlySpan<double> x, ReadOnlySpan<int> lengths, ReadOnlySpan<double> h0, ReadOnlySpan<double> c0, Span<double> y, Span<double> yh, Span<double> yc)
+    {
+        if (Layer is null)
+        {
+            _general!.Run(s.General!, x, lengths, h0, c0, y, yh, yc);
+            return;
+        }
+
+        int t = s.T, b = s.B, i = Layer.Config.InputSize, h = Spec.HiddenSize, d = Spec.Directions;
+        bool hasLengths = !lengths.IsEmpty;
+        var lens = s.Lengths;
+        bool full = true;
+        for (int bi = 0; bi < b; bi++)
+        {
+            lens[bi] = hasLengths ? Math.Max(lengths[bi], 1) : t;
+            full &= lens[bi] == t;
+        }
+
         bool reverse = Spec.Direction == RecurrentDirection.Reverse;
-        var xf = new float[x.Length];
+        var xf = s.X;
         for (int bi = 0; bi < b; bi++)
         {
             for (int ti = 0; ti < t; ti++)
@@ -75,21 +108,27 @@ internal sealed class OnnxFastRecurrent
             }
         }
 
-        var output = new float[t * b * d * h];
-        var hn = new float[d * b * h];
+        var output = s.Output;
+        var hn = s.HN;
         bool lstm = Layer.Config.Cell == CellKind.Lstm;
-        var cn = lstm ? new float[d * b * h] : [];
-        float[] h0f = h0 is null ? [] : [.. h0.Select(v => (float)v)];
-        float[] c0f = c0 is null || !lstm ? [] : [.. c0.Select(v => (float)v)];
-        using (var ws = Layer.CreateWorkspace(t, b))
+        var cn = s.CN;
+        Span<float> h0f = h0.IsEmpty ? default : s.H0;
+        Span<float> c0f = c0.IsEmpty || !lstm ? default : s.C0;
+        for (int j = 0; j < h0f.Length; j++)
         {
-            Layer.Forward(ws, xf, t, b, output, hn, cn, h0f, c0f, lens.All(l => l == t) ? default : lens);
+            h0f[j] = (float)h0[j];
         }
 
-        var y = new double[t * d * b * h];
+        for (int j = 0; j < c0f.Length; j++)
+        {
+            c0f[j] = (float)c0[j];
+        }
+
+        Layer.Forward(s.Workspace!, xf, t, b, output, hn, cn, h0f, c0f, full ? default : lens);
+        y.Clear();
         for (int bi = 0; bi < b; bi++)
         {
-            bool empty = lengths is not null && lengths[bi] == 0;
+            bool empty = hasLengths && lengths[bi] == 0;
             for (int ti = 0; ti < t && !empty; ti++)
             {
                 int dst = reverse && ti < lens[bi] ? lens[bi] - 1 - ti : ti;
@@ -103,13 +142,13 @@ internal sealed class OnnxFastRecurrent
             }
         }
 
-        var yh = new double[d * b * h];
-        var yc = lstm ? new double[d * b * h] : null;
+        yh.Clear();
+        yc.Clear();
         for (int di = 0; di < d; di++)
         {
             for (int bi = 0; bi < b; bi++)
             {
-                if (lengths is not null && lengths[bi] == 0)
+                if (hasLengths && lengths[bi] == 0)
                 {
                     continue; // ONNX Runtime: zero states for an empty sequence
                 }
@@ -118,14 +157,62 @@ internal sealed class OnnxFastRecurrent
                 for (int j = 0; j < h; j++)
                 {
                     yh[o + j] = hn[o + j];
-                    if (yc is not null)
+                    if (lstm)
                     {
                         yc[o + j] = cn[o + j];
                     }
                 }
             }
         }
+    }
 
-        return new RecurrentOperatorOutputs(y, yh, yc);
+    /// <summary>The float32 buffers and workspace of runs of T steps of B rows.</summary>
+    internal sealed class Scratch : IDisposable
+    {
+        public Scratch(OnnxFastRecurrent owner, int t, int b)
+        {
+            T = t;
+            B = b;
+            if (owner.Layer is not { } layer)
+            {
+                General = owner._general!.CreateScratch(t, b);
+                return;
+            }
+
+            int n = owner.Spec.Directions * b * owner.Spec.HiddenSize;
+            bool lstm = layer.Config.Cell == CellKind.Lstm;
+            X = new float[t * b * layer.Config.InputSize];
+            Output = new float[t * n];
+            HN = new float[n];
+            CN = lstm ? new float[n] : [];
+            H0 = new float[n];
+            C0 = lstm ? new float[n] : [];
+            Lengths = new int[b];
+            Workspace = layer.CreateWorkspace(t, b);
+        }
+
+        public int T { get; }
+
+        public int B { get; }
+
+        public OnnxCellRunner.Scratch? General { get; }
+
+        public RecurrentWorkspace? Workspace { get; }
+
+        public float[] X { get; } = [];
+
+        public float[] Output { get; } = [];
+
+        public float[] HN { get; } = [];
+
+        public float[] CN { get; } = [];
+
+        public float[] H0 { get; } = [];
+
+        public float[] C0 { get; } = [];
+
+        public int[] Lengths { get; } = [];
+
+        public void Dispose() => Workspace?.Dispose();
     }
 }

@@ -37,19 +37,13 @@ internal static class OnnxGraphOps
             "Shape" => [ShapeOf(In(0), Int(n, "start", 0), Int(n, "end", null))],
             "ConstantOfShape" => [ConstantOfShape(In(0), n.Attributes.FirstOrDefault(a => a.Name == "value")?.T, fail)],
             "Expand" => [Expand(In(0), In(1), fail)],
-            "Cast" => [Cast(In(0), Int(n, "to", null) ?? throw fail("attribute 'to' is required"), fail)],
+            "Cast" => [Map(In(0), CastTo(n, fail), CastFunction(CastTo(n, fail), fail))],
             "Constant" => [Constant(n, fail)],
             "MatMul" => [MatMul(In(0), In(1), fail)],
             "Gemm" => [Gemm(n, In(0), In(1), Opt(2), fail)],
-            "Add" => [Broadcast(In(0), In(1), (a, b) => a + b, fail)],
-            "Sub" => [Broadcast(In(0), In(1), (a, b) => a - b, fail)],
-            "Mul" => [Broadcast(In(0), In(1), (a, b) => a * b, fail)],
-            "Div" => [Broadcast(In(0), In(1), (a, b) => In(0).IsInteger ? Math.Truncate(a / b) : a / b, fail)],
-            "Relu" => [Map(In(0), x => Math.Max(x, 0.0))],
-            "Tanh" => [Map(In(0), Math.Tanh)],
-            "Sigmoid" => [Map(In(0), x => 1.0 / (1.0 + Math.Exp(-x)))],
-            "Softmax" => [Softmax(In(0), Int(n, "axis", opset >= 13 ? -1 : 1), opset >= 13, log: false, fail)],
-            "LogSoftmax" => [Softmax(In(0), Int(n, "axis", opset >= 13 ? -1 : 1), opset >= 13, log: true, fail)],
+            "Add" or "Sub" or "Mul" or "Div" => [Broadcast(In(0), In(1), BinaryFunction(n.OpType, In(0).IsInteger), fail)],
+            "Relu" or "Tanh" or "Sigmoid" => [Map(In(0), In(0).ElementType, UnaryFunction(n.OpType))],
+            "Softmax" or "LogSoftmax" => [Softmax(In(0), SoftmaxAxis(n, opset).Axis, SoftmaxAxis(n, opset).SingleAxis, log: n.OpType == "LogSoftmax", fail)],
             _ => throw fail("is not supported"),
         };
     }
@@ -107,7 +101,59 @@ internal static class OnnxGraphOps
 
     private static string Dims(IEnumerable<int> d) => "(" + string.Join(", ", d) + ")";
 
-    private static OnnxTensor Map(OnnxTensor x, Func<double, double> f) => new(x.ElementType, x.Shape, [.. x.Data.Select(f)]);
+    private static OnnxTensor Map(OnnxTensor x, OnnxElementType type, Func<double, double> f) => new(type, x.Shape, [.. x.Data.Select(f)]);
+
+    /// <summary>Ops whose every output element is one input element: the runner plans them as index maps.</summary>
+    public static readonly HashSet<string> Movement = new(StringComparer.Ordinal)
+    {
+        "Identity", "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Gather", "Concat", "Expand",
+    };
+
+    /// <summary>Movement ops that keep the data in order (only the shape changes), so the output may share the input's buffer.</summary>
+    public static readonly HashSet<string> Views = new(StringComparer.Ordinal) { "Identity", "Reshape", "Squeeze", "Unsqueeze", "Flatten" };
+
+    private static readonly Func<double, double> ReluF = x => Math.Max(x, 0.0);
+    private static readonly Func<double, double> TanhF = Math.Tanh;
+    private static readonly Func<double, double> SigmoidF = x => 1.0 / (1.0 + Math.Exp(-x));
+    private static readonly Func<double, double, double> AddF = (a, b) => a + b;
+    private static readonly Func<double, double, double> SubF = (a, b) => a - b;
+    private static readonly Func<double, double, double> MulF = (a, b) => a * b;
+    private static readonly Func<double, double, double> DivF = (a, b) => a / b;
+    private static readonly Func<double, double, double> IntDivF = (a, b) => Math.Truncate(a / b);
+
+    /// <summary>Relu, Tanh or Sigmoid, element by element.</summary>
+    public static Func<double, double> UnaryFunction(string op) => op switch
+    {
+        "Relu" => ReluF,
+        "Tanh" => TanhF,
+        "Sigmoid" => SigmoidF,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "not an elementwise unary op"),
+    };
+
+    /// <summary>Add, Sub, Mul or Div (truncating for an integer left operand), element by element.</summary>
+    public static Func<double, double, double> BinaryFunction(string op, bool integer) => op switch
+    {
+        "Add" => AddF,
+        "Sub" => SubF,
+        "Mul" => MulF,
+        "Div" => integer ? IntDivF : DivF,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "not an elementwise binary op"),
+    };
+
+    /// <summary>Cast's target type.</summary>
+    public static OnnxElementType CastTo(OnnxNodeProto n, Func<string, InteropFormatException> fail) =>
+        (OnnxElementType)(Int(n, "to", null) ?? throw fail("attribute 'to' is required"));
+
+    /// <summary>Cast to <paramref name="type"/>, element by element.</summary>
+    public static Func<double, double> CastFunction(OnnxElementType type, Func<string, InteropFormatException> fail) => type switch
+    {
+        OnnxElementType.F32 => v => (float)v,
+        OnnxElementType.F64 => v => v,
+        OnnxElementType.F16 => v => (double)(Half)v,
+        OnnxElementType.I32 or OnnxElementType.I64 => Math.Truncate,
+        OnnxElementType.Bool => v => v != 0 ? 1.0 : 0.0,
+        _ => throw fail($"cannot cast to {OnnxTensorData.TypeName((int)type)}"),
+    };
 
     public static OnnxTensor Transpose(OnnxTensor x, long[] perm, Func<string, InteropFormatException> fail)
     {
@@ -387,21 +433,6 @@ internal static class OnnxGraphOps
         return Broadcast(x, target, (a, _) => a, fail);
     }
 
-    private static OnnxTensor Cast(OnnxTensor x, long to, Func<string, InteropFormatException> fail)
-    {
-        var type = (OnnxElementType)to;
-        Func<double, double> f = type switch
-        {
-            OnnxElementType.F32 => v => (float)v,
-            OnnxElementType.F64 => v => v,
-            OnnxElementType.F16 => v => (double)(Half)v,
-            OnnxElementType.I32 or OnnxElementType.I64 => Math.Truncate,
-            OnnxElementType.Bool => v => v != 0 ? 1.0 : 0.0,
-            _ => throw fail($"cannot cast to {OnnxTensorData.TypeName((int)to)}"),
-        };
-        return new OnnxTensor(type, x.Shape, [.. x.Data.Select(f)]);
-    }
-
     private static OnnxTensor Constant(OnnxNodeProto n, Func<string, InteropFormatException> fail)
     {
         var a = n.Attributes.Count == 1 ? n.Attributes[0] : throw fail("must have exactly one attribute");
@@ -416,7 +447,7 @@ internal static class OnnxGraphOps
         };
     }
 
-    private static OnnxTensor Broadcast(OnnxTensor a, OnnxTensor b, Func<double, double, double> f, Func<string, InteropFormatException> fail)
+    public static OnnxTensor Broadcast(OnnxTensor a, OnnxTensor b, Func<double, double, double> f, Func<string, InteropFormatException> fail)
     {
         int r = Math.Max(a.Rank, b.Rank);
         var shape = new int[r];
@@ -467,6 +498,17 @@ internal static class OnnxGraphOps
 
     private static OnnxTensor MatMul(OnnxTensor a, OnnxTensor b, Func<string, InteropFormatException> fail)
     {
+        var plan = PlanMatMul(a, b, fail);
+        var result = new double[plan.Pairs.Length * plan.M * plan.N];
+        MatMul(plan, a.Data, b.Data, result);
+        return new OnnxTensor(a.ElementType, plan.Shape, result);
+    }
+
+    /// <summary>A MatMul's shapes: per output matrix p, A's matrix PairsA[p] times B's PairsB[p], each M×K by K×N.</summary>
+    public sealed record MatMulPlan(int[] Pairs, int[] PairsB, int M, int K, int N, int[] Shape);
+
+    public static MatMulPlan PlanMatMul(OnnxTensor a, OnnxTensor b, Func<string, InteropFormatException> fail)
+    {
         if (a.Rank == 0 || b.Rank == 0)
         {
             throw fail("MatMul of a scalar");
@@ -495,25 +537,6 @@ internal static class OnnxGraphOps
         // Broadcasting the batch indices pairs each output matrix with its A and B matrices.
         var pairsA = Broadcast(batchA, batchB, (x, _) => x, fail);
         var pairsB = Broadcast(batchA, batchB, (_, y) => y, fail);
-        var result = new double[pairsA.Data.Length * m * n];
-        for (int p = 0; p < pairsA.Data.Length; p++)
-        {
-            int oa = (int)pairsA.Data[p] * m * k, ob = (int)pairsB.Data[p] * k * n, oc = p * m * n;
-            for (int i = 0; i < m; i++)
-            {
-                for (int j = 0; j < n; j++)
-                {
-                    double sum = 0;
-                    for (int q = 0; q < k; q++)
-                    {
-                        sum += a.Data[oa + (i * k) + q] * b.Data[ob + (q * n) + j];
-                    }
-
-                    result[oc + (i * n) + j] = sum;
-                }
-            }
-        }
-
         var shape = new List<int>(pairsA.Shape);
         if (a.Rank > 1)
         {
@@ -525,10 +548,53 @@ internal static class OnnxGraphOps
             shape.Add(n);
         }
 
-        return new OnnxTensor(a.ElementType, [.. shape], result);
+        return new MatMulPlan([.. pairsA.Data.Select(v => (int)v)], [.. pairsB.Data.Select(v => (int)v)], m, k, n, [.. shape]);
+    }
+
+    /// <summary>Runs a planned MatMul into <paramref name="result"/> (double, summed in order over K).</summary>
+    public static void MatMul(MatMulPlan plan, ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> result)
+    {
+        int m = plan.M, k = plan.K, n = plan.N;
+        for (int p = 0; p < plan.Pairs.Length; p++)
+        {
+            int oa = plan.Pairs[p] * m * k, ob = plan.PairsB[p] * k * n, oc = p * m * n;
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = 0;
+                    for (int q = 0; q < k; q++)
+                    {
+                        sum += a[oa + (i * k) + q] * b[ob + (q * n) + j];
+                    }
+
+                    result[oc + (i * n) + j] = sum;
+                }
+            }
+        }
     }
 
     private static OnnxTensor Gemm(OnnxNodeProto node, OnnxTensor a, OnnxTensor b, OnnxTensor? c, Func<string, InteropFormatException> fail)
+    {
+        var plan = PlanGemm(node, a, b, fail);
+        var result = new double[plan.M * plan.N];
+        Gemm(plan, a.Data, b.Data, result);
+        var y = new OnnxTensor(a.ElementType, [plan.M, plan.N], result);
+        if (c is null)
+        {
+            return y;
+        }
+
+        double beta = plan.Beta;
+        var scaled = Map(c, c.ElementType, v => beta * v);
+        var sum2 = Broadcast(y, scaled, AddF, fail);
+        return sum2.Shape.SequenceEqual(y.Shape) ? sum2 : throw fail($"C {Dims(c.Shape)} does not broadcast to ({plan.M}, {plan.N})");
+    }
+
+    /// <summary>A Gemm's attributes and sizes: Y (M, N) = α·op(A)·op(B) + β·C.</summary>
+    public sealed record GemmPlan(bool TransA, bool TransB, double Alpha, double Beta, int M, int K, int N);
+
+    public static GemmPlan PlanGemm(OnnxNodeProto node, OnnxTensor a, OnnxTensor b, Func<string, InteropFormatException> fail)
     {
         if (a.Rank != 2 || b.Rank != 2)
         {
@@ -544,7 +610,14 @@ internal static class OnnxGraphOps
             throw fail($"cannot multiply A {Dims(a.Shape)} (transA {(ta ? 1 : 0)}) by B {Dims(b.Shape)} (transB {(tb ? 1 : 0)})");
         }
 
-        var result = new double[m * n];
+        return new GemmPlan(ta, tb, alpha, beta, m, k, n);
+    }
+
+    /// <summary>α·op(A)·op(B) into <paramref name="result"/> (M, N), without C.</summary>
+    public static void Gemm(GemmPlan plan, ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> result)
+    {
+        bool ta = plan.TransA, tb = plan.TransB;
+        int m = plan.M, k = plan.K, n = plan.N;
         for (int i = 0; i < m; i++)
         {
             for (int j = 0; j < n; j++)
@@ -552,57 +625,62 @@ internal static class OnnxGraphOps
                 double sum = 0;
                 for (int q = 0; q < k; q++)
                 {
-                    sum += a.Data[ta ? (q * m) + i : (i * k) + q] * b.Data[tb ? (j * k) + q : (q * n) + j];
+                    sum += a[ta ? (q * m) + i : (i * k) + q] * b[tb ? (j * k) + q : (q * n) + j];
                 }
 
-                result[(i * n) + j] = alpha * sum;
+                result[(i * n) + j] = plan.Alpha * sum;
             }
         }
-
-        var y = new OnnxTensor(a.ElementType, [m, n], result);
-        if (c is null)
-        {
-            return y;
-        }
-
-        var scaled = Map(c, v => beta * v);
-        var sum2 = Broadcast(y, scaled, (p, q) => p + q, fail);
-        return sum2.Shape.SequenceEqual(y.Shape) ? sum2 : throw fail($"C {Dims(c.Shape)} does not broadcast to ({m}, {n})");
     }
 
     private static OnnxTensor Softmax(OnnxTensor x, long axis, bool singleAxis, bool log, Func<string, InteropFormatException> fail)
+    {
+        var (outer, len, inner) = PlanSoftmax(x, axis, singleAxis, fail);
+        var result = new double[x.Data.Length];
+        Softmax(x.Data, result, outer, len, inner, log);
+        return new OnnxTensor(x.ElementType, x.Shape, result);
+    }
+
+    /// <summary>Softmax's blocks: <c>outer</c> × <c>inner</c> runs of <c>len</c> values, <c>inner</c> apart.</summary>
+    public static (int Outer, int Len, int Inner) PlanSoftmax(OnnxTensor x, long axis, bool singleAxis, Func<string, InteropFormatException> fail)
     {
         int a = Axis(axis, x.Rank, fail);
         int outer = Product(x.Shape.Take(a));
         int len = singleAxis ? x.Shape[a] : Product(x.Shape.Skip(a));
         int inner = singleAxis ? Product(x.Shape.Skip(a + 1)) : 1;
-        var result = new double[x.Data.Length];
+        return (outer, len, inner);
+    }
+
+    /// <summary>The node's Softmax or LogSoftmax axis and whether it reduces that axis alone (opset 13+).</summary>
+    public static (long Axis, bool SingleAxis) SoftmaxAxis(OnnxNodeProto n, long opset) => (Int(n, "axis", opset >= 13 ? -1 : 1), opset >= 13);
+
+    /// <summary>A planned Softmax (or, with <paramref name="log"/>, LogSoftmax) into <paramref name="result"/>.</summary>
+    public static void Softmax(ReadOnlySpan<double> x, Span<double> result, int outer, int len, int inner, bool log)
+    {
         for (int o = 0; o < outer; o++)
         {
             for (int i = 0; i < inner; i++)
             {
-                int Index(int j) => (((o * len) + j) * inner) + i;
+                int first = o * len * inner;
                 double max = double.NegativeInfinity;
                 for (int j = 0; j < len; j++)
                 {
-                    max = Math.Max(max, x.Data[Index(j)]);
+                    max = Math.Max(max, x[first + (j * inner) + i]);
                 }
 
                 double sum = 0;
                 for (int j = 0; j < len; j++)
                 {
-                    sum += Math.Exp(x.Data[Index(j)] - max);
+                    sum += Math.Exp(x[first + (j * inner) + i] - max);
                 }
 
                 for (int j = 0; j < len; j++)
                 {
-                    double v = x.Data[Index(j)] - max;
-                    result[Index(j)] = log ? v - Math.Log(sum) : Math.Exp(v) / sum;
+                    double v = x[first + (j * inner) + i] - max;
+                    result[first + (j * inner) + i] = log ? v - Math.Log(sum) : Math.Exp(v) / sum;
                 }
             }
         }
-
-        return new OnnxTensor(x.ElementType, x.Shape, result);
     }
 
     internal static string Describe(OnnxTensor t) => string.Create(CultureInfo.InvariantCulture, $"{t}");

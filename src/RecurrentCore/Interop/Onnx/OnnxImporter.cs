@@ -91,10 +91,10 @@ internal static class OnnxImporter
                 throw InteropFormatException.Create(source, $"{what} is {Describe(l)} but layer 0 is {Describe(first)}; a layer stack has one cell kind");
             }
 
-            if (l.Hidden != first.Hidden || l.Directions != first.Directions || l.LinearBeforeReset != first.LinearBeforeReset)
+            if (l.Hidden != first.Hidden || l.Directions != first.Directions || l.Reverse != first.Reverse || l.LinearBeforeReset != first.LinearBeforeReset)
             {
                 string attr = l.Hidden != first.Hidden ? $"hidden_size {l.Hidden} vs {first.Hidden}"
-                    : l.Directions != first.Directions ? $"direction {DirectionName(l.Directions)} vs {DirectionName(first.Directions)}"
+                    : l.Directions != first.Directions || l.Reverse != first.Reverse ? $"direction {DirectionName(l)} vs {DirectionName(first)}"
                     : $"linear_before_reset {(l.LinearBeforeReset ? 1 : 0)} vs {(first.LinearBeforeReset ? 1 : 0)}";
                 throw InteropFormatException.Create(source, $"{what} differs from layer 0 in {attr}; every layer of a stack must agree");
             }
@@ -140,14 +140,14 @@ internal static class OnnxImporter
             g.Inputs.Where(v => !initializerNames.Contains(v.Name)).Select(Describe).ToList(),
             g.Outputs.Select(Describe).ToList(),
             layers.Select((l, k) => new OnnxRecurrentNode(
-                k, l.Node.Name, l.Node.OpType, DirectionName(l.Directions),
+                k, l.Node.Name, l.Node.OpType, DirectionName(l),
                 l.Node.Inputs[0], l.Node.Inputs[1], l.Node.Inputs[2], Optional(l.Node.Inputs, 3), Optional(l.Node.Inputs, 4),
                 Optional(l.Node.Inputs, 5), Optional(l.Node.Inputs, 6), Optional(l.Node.Outputs, 0), Optional(l.Node.Outputs, 1),
                 Optional(l.Node.Outputs, 2))).ToList());
-        return new OnnxImportResult(p, description);
+        return new OnnxImportResult(p, description) { Reverse = first.Reverse };
     }
 
-    private sealed record Layer(OnnxNodeProto Node, string Label, CellKind Cell, int Directions, int Hidden, int InputSize, bool LinearBeforeReset, double[] W, double[] R, double[]? B);
+    private sealed record Layer(OnnxNodeProto Node, string Label, CellKind Cell, int Directions, bool Reverse, int Hidden, int InputSize, bool LinearBeforeReset, double[] W, double[] R, double[]? B);
 
     private static Layer ReadNode(OnnxNodeProto n, int layer, int index, Dictionary<string, OnnxTensorProto> constants, string source)
     {
@@ -177,11 +177,6 @@ internal static class OnnxImporter
         int? hiddenFromR = r.Dims.Count == 3 && r.Dims[2] >= 1 && r.Dims[2] <= int.MaxValue / 8 ? (int)r.Dims[2]
             : throw Fail($"input 'R' has dims {Dims(r.Dims)}, expected (D, G·H, H)");
         var spec = OnnxRecurrentAttributes.Read(n, hiddenFromR, Fail);
-        if (spec.Direction == RecurrentDirection.Reverse)
-        {
-            throw Fail($"attribute 'direction' = 'reverse' is not supported: PyTorch has no reverse-only layer{Load}");
-        }
-
         if (spec.Layout != 0)
         {
             throw Fail($"attribute 'layout' = {spec.Layout} (batch-major X and Y) is not supported; use layout 0 with Transpose nodes (ONNX Runtime does not run layout 1 either){Load}");
@@ -237,7 +232,7 @@ internal static class OnnxImporter
         }
 
         return new Layer(
-            n, label, cell, directions, hidden, (int)w.Dims[2], cell == CellKind.Gru ? linearBeforeReset : true,
+            n, label, cell, directions, spec.Direction == RecurrentDirection.Reverse, hidden, (int)w.Dims[2], cell == CellKind.Gru ? linearBeforeReset : true,
             OnnxTensorData.ToDoubles(w, source, $"{at} input 'W' ('{n.Inputs[1]}')"),
             OnnxTensorData.ToDoubles(r, source, $"{at} input 'R' ('{n.Inputs[2]}')"),
             b);
@@ -278,7 +273,7 @@ internal static class OnnxImporter
 
     private static string? Optional(List<string> names, int index) => index < names.Count && names[index].Length > 0 ? names[index] : null;
 
-    private static string DirectionName(int directions) => directions == 2 ? "bidirectional" : "forward";
+    private static string DirectionName(Layer l) => l.Directions == 2 ? "bidirectional" : l.Reverse ? "reverse" : "forward";
 
     private static string Describe(Layer l) => l.Cell.Name();
 

@@ -180,6 +180,14 @@ public sealed record OnnxLinearHead(double[] Weight, double[]? Bias, int OutputS
 /// <param name="Description">The graph's interface and each recurrent node's inputs and outputs.</param>
 public sealed record OnnxImportResult(RecurrentParameters Parameters, OnnxModelDescription Description)
 {
+    /// <summary>
+    /// Whether every layer runs backwards in time (ONNX direction = reverse, each sequence read from its last valid step):
+    /// a stack PyTorch has no module for. <see cref="Parameters"/> holds its weights as direction 0, as
+    /// <see cref="OnnxExportOptions.Reverse"/> takes them, so <c>Export(Parameters, new() { Reverse = true })</c> writes
+    /// it back; running <see cref="Parameters"/> as a PyTorch stack would run it forwards, which is a different model.
+    /// </summary>
+    public bool Reverse { get; init; }
+
     /// <summary>The imported configuration (same as <c>Parameters.Config</c>).</summary>
     public RecurrentConfig Config => Parameters.Config;
 }
@@ -206,7 +214,7 @@ public sealed record OnnxValueDescription(string Name, string ElementType, IRead
 /// <param name="Layer">The layer it became.</param>
 /// <param name="Name">NodeProto.name (may be empty).</param>
 /// <param name="OpType">RNN, LSTM or GRU.</param>
-/// <param name="Direction">forward or bidirectional.</param>
+/// <param name="Direction">forward, reverse or bidirectional.</param>
 /// <param name="X">Input X's value name.</param>
 /// <param name="W">Initializer W's name.</param>
 /// <param name="R">Initializer R's name.</param>

@@ -150,6 +150,37 @@ public sealed class OnnxSession
     /// <summary>The recurrent nodes in graph order, with their attributes and the path each runs on.</summary>
     public IReadOnlyList<OnnxSessionNode> RecurrentNodes { get; }
 
+    internal string Source => _source;
+
+    internal OnnxSessionOptions Options => _options;
+
+    /// <summary>Constants: initializers that are not inputs, and what folding computed from them at load.</summary>
+    internal IReadOnlyDictionary<string, OnnxTensor> Constants => _static;
+
+    /// <summary>The values of initializers that are also graph inputs (used when the input is not fed).</summary>
+    internal IReadOnlyDictionary<string, OnnxTensor> Defaults => _defaults;
+
+    /// <summary>The nodes left to run after folding, in graph order, with their labels.</summary>
+    internal IReadOnlyList<(OnnxNodeProto Node, string Label)> RunNodes => _nodes;
+
+    internal IReadOnlyList<string> OutputNames => _outputs;
+
+    /// <summary>
+    /// Plans the graph once for fixed input shapes and returns a runner whose <see cref="OnnxRunner.Run"/> takes caller
+    /// buffers and allocates nothing on the fast path: every intermediate value and kernel workspace is sized here.
+    /// Create one runner per distinct input shape (a new sequence length or batch is a new plan) and per thread.
+    /// </summary>
+    /// <param name="inputShapes">The shape of every graph input to feed; an input left out takes its initializer's value
+    /// (and is required when it has none).</param>
+    /// <exception cref="InteropFormatException">A shape does not match the graph's declaration, a required input is
+    /// missing, a node cannot run on those shapes, or a value the runner needs constant (recurrent weights, shapes, axes,
+    /// indices) is computed at run time; the one-line message names the input or node.</exception>
+    public OnnxRunner CreateRunner(IReadOnlyDictionary<string, int[]> inputShapes)
+    {
+        ArgumentNullException.ThrowIfNull(inputShapes);
+        return new OnnxRunner(this, inputShapes);
+    }
+
     /// <summary>Runs the graph once.</summary>
     /// <param name="inputs">A value for every graph input that has no initializer; W / R / B / states may be among them.</param>
     /// <returns>Every graph output by name.</returns>
@@ -182,7 +213,7 @@ public sealed class OnnxSession
         return _outputs.ToDictionary(o => o, o => values[o], StringComparer.Ordinal);
     }
 
-    private Func<string, InteropFormatException> Fail(string label) => p => InteropFormatException.Create(_source, $"{label}: {p}");
+    internal Func<string, InteropFormatException> Fail(string label) => p => InteropFormatException.Create(_source, $"{label}: {p}");
 
     private static string Label(OnnxNodeProto n, int index) => n.Name.Length > 0 ? $"node '{n.Name}' ({n.OpType})" : $"node #{index} ({n.OpType})";
 
@@ -200,7 +231,7 @@ public sealed class OnnxSession
         }
     }
 
-    private void CheckFeed(OnnxValueDescription declared, OnnxTensor value)
+    internal void CheckFeed(OnnxValueDescription declared, OnnxTensor value)
     {
         string what = $"input '{declared.Name}'";
         if (declared.ElementType != "unknown" && declared.ElementType != OnnxTensorData.TypeName((int)value.ElementType))
@@ -247,7 +278,11 @@ public sealed class OnnxSession
 
     private static string? Optional(OnnxNodeProto n, int i) => i < n.Inputs.Count && n.Inputs[i].Length > 0 ? n.Inputs[i] : null;
 
-    private OnnxTensor[] RunRecurrent(OnnxNodeProto n, OnnxTensor?[] args, Func<string, InteropFormatException> fail)
+    /// <summary>A recurrent node's attributes and sizes, checked against the values it gets.</summary>
+    internal sealed record RecurrentShapes(RecurrentOperatorSpec Spec, int T, int B, int I, int[] StateShape, int[] YShape);
+
+    /// <summary>Checks a recurrent node's inputs (<paramref name="args"/> by position, null when absent) and reads its attributes.</summary>
+    internal static RecurrentShapes CheckRecurrent(OnnxNodeProto n, OnnxTensor?[] args, Func<string, InteropFormatException> fail)
     {
         OnnxTensor? Arg(int i) => i < args.Length ? args[i] : null;
         var x = Arg(0)!;
@@ -260,7 +295,6 @@ public sealed class OnnxSession
 
         var spec = OnnxRecurrentAttributes.Read(n, r.Shape[2], fail);
         int d = spec.Directions, g = spec.Gates, h = spec.HiddenSize;
-        bool lstm = spec.Kind == RecurrentOperatorKind.Lstm;
         if (x.Rank != 3)
         {
             throw fail($"input 'X' is {x}, expected rank 3 ({(spec.Layout == 0 ? "T, B, I" : "B, T, I")})");
@@ -288,58 +322,96 @@ public sealed class OnnxSession
         Expect(Arg(5), "initial_h", stateShape);
         Expect(Arg(6), "initial_c", stateShape);
         Expect(Arg(7), "P", d, 3 * h);
+        if (Arg(4) is { IsInteger: false } sl)
+        {
+            throw fail($"input 'sequence_lens' is {sl}, expected int32");
+        }
+
+        return new RecurrentShapes(spec, t, b, i, stateShape, spec.Layout == 0 ? [t, d, b, h] : [b, t, d, h]);
+    }
+
+    /// <summary>sequence_lens into <paramref name="lens"/>, each checked to lie in 0..<paramref name="t"/>.</summary>
+    internal static void ReadLengths(ReadOnlySpan<double> sequenceLens, Span<int> lens, int t, Func<string, InteropFormatException> fail)
+    {
+        for (int j = 0; j < lens.Length; j++)
+        {
+            double len = sequenceLens[j];
+            lens[j] = len >= 0 && len <= t ? (int)len : throw fail($"input 'sequence_lens'[{j}] = {len.ToString(CultureInfo.InvariantCulture)} is outside 0..{t}");
+        }
+    }
+
+    private OnnxTensor[] RunRecurrent(OnnxNodeProto n, OnnxTensor?[] args, Func<string, InteropFormatException> fail)
+    {
+        OnnxTensor? Arg(int i) => i < args.Length ? args[i] : null;
+        var (spec, t, b, i, stateShape, yShape) = CheckRecurrent(n, args, fail);
+        var x = Arg(0)!;
+        int d = spec.Directions, h = spec.HiddenSize;
+        bool lstm = spec.Kind == RecurrentOperatorKind.Lstm;
         int[]? lens = null;
         if (Arg(4) is { } sl)
         {
-            if (!sl.IsInteger)
-            {
-                throw fail($"input 'sequence_lens' is {sl}, expected int32");
-            }
-
             lens = new int[b];
-            for (int j = 0; j < b; j++)
-            {
-                long len = sl.Index(j);
-                lens[j] = len >= 0 && len <= t ? (int)len : throw fail($"input 'sequence_lens'[{j}] = {len} is outside 0..{t}");
-            }
+            ReadLengths(sl.Data, lens, t, fail);
         }
 
         var p = lstm ? Arg(7)?.Data : null;
         RecurrentOperatorOutputs result;
         if (_options.FastPath)
         {
-            var fast = FastLayer(n, spec, i, w, r, Arg(3), lstm ? Arg(7) : null);
+            var fast = FastLayer(n, spec, i, Arg(1)!, Arg(2)!, Arg(3), lstm ? Arg(7) : null);
             double[] xs = spec.Layout == 0 ? x.Data : Swap01(x.Data, b, t, i);
             double[]? h0 = Arg(5) is { } ih ? (spec.Layout == 0 ? ih.Data : Swap01(ih.Data, b, d, h)) : null;
             double[]? c0 = lstm && Arg(6) is { } ic ? (spec.Layout == 0 ? ic.Data : Swap01(ic.Data, b, d, h)) : null;
             result = fast.Run(t, b, xs, lens, h0, c0);
             if (spec.Layout == 1)
             {
-                // (T, D, B, H) → (B, T, D, H); states (D, B, H) → (B, D, H).
-                var y = OnnxGraphOps.Transpose(new OnnxTensor(x.ElementType, [t, d, b, h], result.Y), [2, 0, 1, 3], fail).Data;
+                var y = new double[result.Y.Length];
+                FromTimeMajor(result.Y, y, t, d, b, h);
                 result = new RecurrentOperatorOutputs(y, Swap01(result.YH, d, b, h), result.YC is null ? null : Swap01(result.YC, d, b, h));
             }
         }
         else
         {
-            try
-            {
-                result = RecurrentOperatorReference.Forward(spec, new RecurrentOperatorInputs(
-                    t, b, i, x.Data, w.Data, r.Data, Arg(3)?.Data, lens, Arg(5)?.Data, lstm ? Arg(6)?.Data : null, p));
-            }
-            catch (ArgumentException e)
-            {
-                throw fail(e.Message);
-            }
+            result = Reference(spec, t, b, i, args, lens, fail);
         }
 
         var type = x.ElementType;
-        int[] yShape = spec.Layout == 0 ? [t, d, b, h] : [b, t, d, h];
         OnnxTensor[] outputs = [new(type, yShape, result.Y), new(type, stateShape, result.YH)];
         return lstm ? [.. outputs, new(type, stateShape, result.YC!)] : outputs;
     }
 
-    private OnnxFastRecurrent FastLayer(OnnxNodeProto n, RecurrentOperatorSpec spec, int inputSize, OnnxTensor w, OnnxTensor r, OnnxTensor? b, OnnxTensor? p)
+    /// <summary>The node on <see cref="RecurrentOperatorReference"/> (double).</summary>
+    internal static RecurrentOperatorOutputs Reference(RecurrentOperatorSpec spec, int t, int b, int i, OnnxTensor?[] args, int[]? lens, Func<string, InteropFormatException> fail)
+    {
+        OnnxTensor? Arg(int k) => k < args.Length ? args[k] : null;
+        bool lstm = spec.Kind == RecurrentOperatorKind.Lstm;
+        try
+        {
+            return RecurrentOperatorReference.Forward(spec, new RecurrentOperatorInputs(
+                t, b, i, Arg(0)!.Data, Arg(1)!.Data, Arg(2)!.Data, Arg(3)?.Data, lens, Arg(5)?.Data, lstm ? Arg(6)?.Data : null, lstm ? Arg(7)?.Data : null));
+        }
+        catch (ArgumentException e)
+        {
+            throw fail(e.Message);
+        }
+    }
+
+    /// <summary>Y (T, D, B, H) → (B, T, D, H), layout 1's order.</summary>
+    internal static void FromTimeMajor(ReadOnlySpan<double> y, Span<double> dst, int t, int d, int b, int h)
+    {
+        for (int ti = 0; ti < t; ti++)
+        {
+            for (int di = 0; di < d; di++)
+            {
+                for (int bi = 0; bi < b; bi++)
+                {
+                    y.Slice((((ti * d) + di) * b + bi) * h, h).CopyTo(dst.Slice((((bi * t) + ti) * d + di) * h, h));
+                }
+            }
+        }
+    }
+
+    internal OnnxFastRecurrent FastLayer(OnnxNodeProto n, RecurrentOperatorSpec spec, int inputSize, OnnxTensor w, OnnxTensor r, OnnxTensor? b, OnnxTensor? p)
     {
         lock (_fast)
         {
@@ -360,14 +432,19 @@ public sealed class OnnxSession
     private static double[] Swap01(double[] data, int a, int b, int f)
     {
         var result = new double[data.Length];
+        Swap01(data, result, a, b, f);
+        return result;
+    }
+
+    /// <summary>(A, B, F) → (B, A, F) into <paramref name="dst"/>.</summary>
+    internal static void Swap01(ReadOnlySpan<double> data, Span<double> dst, int a, int b, int f)
+    {
         for (int i = 0; i < a; i++)
         {
             for (int j = 0; j < b; j++)
             {
-                Array.Copy(data, ((i * b) + j) * f, result, ((j * a) + i) * f, f);
+                data.Slice(((i * b) + j) * f, f).CopyTo(dst.Slice(((j * a) + i) * f, f));
             }
         }
-
-        return result;
     }
 }

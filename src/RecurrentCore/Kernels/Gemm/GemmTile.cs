@@ -38,6 +38,8 @@ internal readonly unsafe struct GemmTile<TS, TV> : IGemmKernel
         }
     }
 
+    // One line per row: TR.Value is a constant of the instantiation, so the JIT drops the rows past it and keeps every
+    // accumulator in a register (the helpers are inlined; their ref arguments are locals, not memory).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TR>(float* ap, float* b, nint bStride, int depth, float* c, nint cStride, int lo, int hi, StoreMode mode, float* bias)
         where TR : struct, IRowCount
@@ -46,72 +48,17 @@ internal readonly unsafe struct GemmTile<TS, TV> : IGemmKernel
         // The tile meets C only after the reduction; start the lines of C on their way now (rows are a stride apart, so the hardware prefetcher would not).
         TS.Prefetch(c);
         TS.Prefetch(c + ((2 * n) - 1));
-
-        if (TR.Value > 1)
-        {
-            TS.Prefetch(c + cStride);
-            TS.Prefetch(c + cStride + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 2)
-        {
-            TS.Prefetch(c + (2 * cStride));
-            TS.Prefetch(c + (2 * cStride) + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 3)
-        {
-            TS.Prefetch(c + (3 * cStride));
-            TS.Prefetch(c + (3 * cStride) + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 4)
-        {
-            TS.Prefetch(c + (4 * cStride));
-            TS.Prefetch(c + (4 * cStride) + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 5)
-        {
-            TS.Prefetch(c + (5 * cStride));
-            TS.Prefetch(c + (5 * cStride) + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 6)
-        {
-            TS.Prefetch(c + (6 * cStride));
-            TS.Prefetch(c + (6 * cStride) + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 7)
-        {
-            TS.Prefetch(c + (7 * cStride));
-            TS.Prefetch(c + (7 * cStride) + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 8)
-        {
-            TS.Prefetch(c + (8 * cStride));
-            TS.Prefetch(c + (8 * cStride) + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 9)
-        {
-            TS.Prefetch(c + (9 * cStride));
-            TS.Prefetch(c + (9 * cStride) + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 10)
-        {
-            TS.Prefetch(c + (10 * cStride));
-            TS.Prefetch(c + (10 * cStride) + ((2 * n) - 1));
-        }
-
-        if (TR.Value > 11)
-        {
-            TS.Prefetch(c + (11 * cStride));
-            TS.Prefetch(c + (11 * cStride) + ((2 * n) - 1));
-        }
+        if (TR.Value > 1) { TS.Prefetch(c + cStride); TS.Prefetch(c + cStride + ((2 * n) - 1)); }
+        if (TR.Value > 2) { TS.Prefetch(c + (2 * cStride)); TS.Prefetch(c + (2 * cStride) + ((2 * n) - 1)); }
+        if (TR.Value > 3) { TS.Prefetch(c + (3 * cStride)); TS.Prefetch(c + (3 * cStride) + ((2 * n) - 1)); }
+        if (TR.Value > 4) { TS.Prefetch(c + (4 * cStride)); TS.Prefetch(c + (4 * cStride) + ((2 * n) - 1)); }
+        if (TR.Value > 5) { TS.Prefetch(c + (5 * cStride)); TS.Prefetch(c + (5 * cStride) + ((2 * n) - 1)); }
+        if (TR.Value > 6) { TS.Prefetch(c + (6 * cStride)); TS.Prefetch(c + (6 * cStride) + ((2 * n) - 1)); }
+        if (TR.Value > 7) { TS.Prefetch(c + (7 * cStride)); TS.Prefetch(c + (7 * cStride) + ((2 * n) - 1)); }
+        if (TR.Value > 8) { TS.Prefetch(c + (8 * cStride)); TS.Prefetch(c + (8 * cStride) + ((2 * n) - 1)); }
+        if (TR.Value > 9) { TS.Prefetch(c + (9 * cStride)); TS.Prefetch(c + (9 * cStride) + ((2 * n) - 1)); }
+        if (TR.Value > 10) { TS.Prefetch(c + (10 * cStride)); TS.Prefetch(c + (10 * cStride) + ((2 * n) - 1)); }
+        if (TR.Value > 11) { TS.Prefetch(c + (11 * cStride)); TS.Prefetch(c + (11 * cStride) + ((2 * n) - 1)); }
 
         TV c0a = TS.Zero, c0b = TS.Zero;
         TV c1a = TS.Zero, c1b = TS.Zero;
@@ -129,207 +76,59 @@ internal readonly unsafe struct GemmTile<TS, TV> : IGemmKernel
         {
             TV b0 = TS.Load(b);
             TV b1 = TS.Load(b + n);
-            TV s;
-            s = TS.Create(ap[0]);
-            c0a = TS.MultiplyAdd(s, b0, c0a);
-            c0b = TS.MultiplyAdd(s, b1, c0b);
-
-            if (TR.Value > 1)
-            {
-                s = TS.Create(ap[1]);
-                c1a = TS.MultiplyAdd(s, b0, c1a);
-                c1b = TS.MultiplyAdd(s, b1, c1b);
-            }
-
-            if (TR.Value > 2)
-            {
-                s = TS.Create(ap[2]);
-                c2a = TS.MultiplyAdd(s, b0, c2a);
-                c2b = TS.MultiplyAdd(s, b1, c2b);
-            }
-
-            if (TR.Value > 3)
-            {
-                s = TS.Create(ap[3]);
-                c3a = TS.MultiplyAdd(s, b0, c3a);
-                c3b = TS.MultiplyAdd(s, b1, c3b);
-            }
-
-            if (TR.Value > 4)
-            {
-                s = TS.Create(ap[4]);
-                c4a = TS.MultiplyAdd(s, b0, c4a);
-                c4b = TS.MultiplyAdd(s, b1, c4b);
-            }
-
-            if (TR.Value > 5)
-            {
-                s = TS.Create(ap[5]);
-                c5a = TS.MultiplyAdd(s, b0, c5a);
-                c5b = TS.MultiplyAdd(s, b1, c5b);
-            }
-
-            if (TR.Value > 6)
-            {
-                s = TS.Create(ap[6]);
-                c6a = TS.MultiplyAdd(s, b0, c6a);
-                c6b = TS.MultiplyAdd(s, b1, c6b);
-            }
-
-            if (TR.Value > 7)
-            {
-                s = TS.Create(ap[7]);
-                c7a = TS.MultiplyAdd(s, b0, c7a);
-                c7b = TS.MultiplyAdd(s, b1, c7b);
-            }
-
-            if (TR.Value > 8)
-            {
-                s = TS.Create(ap[8]);
-                c8a = TS.MultiplyAdd(s, b0, c8a);
-                c8b = TS.MultiplyAdd(s, b1, c8b);
-            }
-
-            if (TR.Value > 9)
-            {
-                s = TS.Create(ap[9]);
-                c9a = TS.MultiplyAdd(s, b0, c9a);
-                c9b = TS.MultiplyAdd(s, b1, c9b);
-            }
-
-            if (TR.Value > 10)
-            {
-                s = TS.Create(ap[10]);
-                c10a = TS.MultiplyAdd(s, b0, c10a);
-                c10b = TS.MultiplyAdd(s, b1, c10b);
-            }
-
-            if (TR.Value > 11)
-            {
-                s = TS.Create(ap[11]);
-                c11a = TS.MultiplyAdd(s, b0, c11a);
-                c11b = TS.MultiplyAdd(s, b1, c11b);
-            }
+            Fma(ap[0], b0, b1, ref c0a, ref c0b);
+            if (TR.Value > 1) Fma(ap[1], b0, b1, ref c1a, ref c1b);
+            if (TR.Value > 2) Fma(ap[2], b0, b1, ref c2a, ref c2b);
+            if (TR.Value > 3) Fma(ap[3], b0, b1, ref c3a, ref c3b);
+            if (TR.Value > 4) Fma(ap[4], b0, b1, ref c4a, ref c4b);
+            if (TR.Value > 5) Fma(ap[5], b0, b1, ref c5a, ref c5b);
+            if (TR.Value > 6) Fma(ap[6], b0, b1, ref c6a, ref c6b);
+            if (TR.Value > 7) Fma(ap[7], b0, b1, ref c7a, ref c7b);
+            if (TR.Value > 8) Fma(ap[8], b0, b1, ref c8a, ref c8b);
+            if (TR.Value > 9) Fma(ap[9], b0, b1, ref c9a, ref c9b);
+            if (TR.Value > 10) Fma(ap[10], b0, b1, ref c10a, ref c10b);
+            if (TR.Value > 11) Fma(ap[11], b0, b1, ref c11a, ref c11b);
         }
 
         if (lo == 0 && hi == 2 * n)
         {
             Put(c, c0a, c0b, mode, bias);
-
-            if (TR.Value > 1)
-            {
-                Put(c + cStride, c1a, c1b, mode, bias);
-            }
-
-            if (TR.Value > 2)
-            {
-                Put(c + (2 * cStride), c2a, c2b, mode, bias);
-            }
-
-            if (TR.Value > 3)
-            {
-                Put(c + (3 * cStride), c3a, c3b, mode, bias);
-            }
-
-            if (TR.Value > 4)
-            {
-                Put(c + (4 * cStride), c4a, c4b, mode, bias);
-            }
-
-            if (TR.Value > 5)
-            {
-                Put(c + (5 * cStride), c5a, c5b, mode, bias);
-            }
-
-            if (TR.Value > 6)
-            {
-                Put(c + (6 * cStride), c6a, c6b, mode, bias);
-            }
-
-            if (TR.Value > 7)
-            {
-                Put(c + (7 * cStride), c7a, c7b, mode, bias);
-            }
-
-            if (TR.Value > 8)
-            {
-                Put(c + (8 * cStride), c8a, c8b, mode, bias);
-            }
-
-            if (TR.Value > 9)
-            {
-                Put(c + (9 * cStride), c9a, c9b, mode, bias);
-            }
-
-            if (TR.Value > 10)
-            {
-                Put(c + (10 * cStride), c10a, c10b, mode, bias);
-            }
-
-            if (TR.Value > 11)
-            {
-                Put(c + (11 * cStride), c11a, c11b, mode, bias);
-            }
+            if (TR.Value > 1) Put(c + cStride, c1a, c1b, mode, bias);
+            if (TR.Value > 2) Put(c + (2 * cStride), c2a, c2b, mode, bias);
+            if (TR.Value > 3) Put(c + (3 * cStride), c3a, c3b, mode, bias);
+            if (TR.Value > 4) Put(c + (4 * cStride), c4a, c4b, mode, bias);
+            if (TR.Value > 5) Put(c + (5 * cStride), c5a, c5b, mode, bias);
+            if (TR.Value > 6) Put(c + (6 * cStride), c6a, c6b, mode, bias);
+            if (TR.Value > 7) Put(c + (7 * cStride), c7a, c7b, mode, bias);
+            if (TR.Value > 8) Put(c + (8 * cStride), c8a, c8b, mode, bias);
+            if (TR.Value > 9) Put(c + (9 * cStride), c9a, c9b, mode, bias);
+            if (TR.Value > 10) Put(c + (10 * cStride), c10a, c10b, mode, bias);
+            if (TR.Value > 11) Put(c + (11 * cStride), c11a, c11b, mode, bias);
         }
         else
         {
             PutPartial(c, c0a, c0b, lo, hi, mode, bias);
-
-            if (TR.Value > 1)
-            {
-                PutPartial(c + cStride, c1a, c1b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 2)
-            {
-                PutPartial(c + (2 * cStride), c2a, c2b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 3)
-            {
-                PutPartial(c + (3 * cStride), c3a, c3b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 4)
-            {
-                PutPartial(c + (4 * cStride), c4a, c4b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 5)
-            {
-                PutPartial(c + (5 * cStride), c5a, c5b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 6)
-            {
-                PutPartial(c + (6 * cStride), c6a, c6b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 7)
-            {
-                PutPartial(c + (7 * cStride), c7a, c7b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 8)
-            {
-                PutPartial(c + (8 * cStride), c8a, c8b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 9)
-            {
-                PutPartial(c + (9 * cStride), c9a, c9b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 10)
-            {
-                PutPartial(c + (10 * cStride), c10a, c10b, lo, hi, mode, bias);
-            }
-
-            if (TR.Value > 11)
-            {
-                PutPartial(c + (11 * cStride), c11a, c11b, lo, hi, mode, bias);
-            }
+            if (TR.Value > 1) PutPartial(c + cStride, c1a, c1b, lo, hi, mode, bias);
+            if (TR.Value > 2) PutPartial(c + (2 * cStride), c2a, c2b, lo, hi, mode, bias);
+            if (TR.Value > 3) PutPartial(c + (3 * cStride), c3a, c3b, lo, hi, mode, bias);
+            if (TR.Value > 4) PutPartial(c + (4 * cStride), c4a, c4b, lo, hi, mode, bias);
+            if (TR.Value > 5) PutPartial(c + (5 * cStride), c5a, c5b, lo, hi, mode, bias);
+            if (TR.Value > 6) PutPartial(c + (6 * cStride), c6a, c6b, lo, hi, mode, bias);
+            if (TR.Value > 7) PutPartial(c + (7 * cStride), c7a, c7b, lo, hi, mode, bias);
+            if (TR.Value > 8) PutPartial(c + (8 * cStride), c8a, c8b, lo, hi, mode, bias);
+            if (TR.Value > 9) PutPartial(c + (9 * cStride), c9a, c9b, lo, hi, mode, bias);
+            if (TR.Value > 10) PutPartial(c + (10 * cStride), c10a, c10b, lo, hi, mode, bias);
+            if (TR.Value > 11) PutPartial(c + (11 * cStride), c11a, c11b, lo, hi, mode, bias);
         }
+    }
+
+    /// <summary>One row's step of the reduction: <c>(ca, cb) += a · (b0, b1)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fma(float a, TV b0, TV b1, ref TV ca, ref TV cb)
+    {
+        TV s = TS.Create(a);
+        ca = TS.MultiplyAdd(s, b0, ca);
+        cb = TS.MultiplyAdd(s, b1, cb);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -5,7 +5,9 @@ namespace RecurrentCore.Kernels.Simd;
 /// <see cref="KernelVariant"/>s differ in. Every kernel (GEMV, GEMM tiles, activations, fused gates) is written once,
 /// generic over a data-less implementation of this interface and its vector type, so the JIT compiles each
 /// instantiation to that width's instructions with loads folded into their consumers. The implementations
-/// (<c>Simd512.cs</c>, <c>Simd256.cs</c>, <c>Simd128.cs</c>, <c>SimdScalar.cs</c>) are the only files that name an ISA.
+/// (<c>Simd512.cs</c>, <c>Simd256.cs</c>, <c>Simd128.cs</c>, <c>SimdScalar.cs</c>) are the only files that name an ISA;
+/// the members that the three vector widths write alike but for the type names are written once, in
+/// <c>SimdWidth.template.cs</c>, which the source generator expands into each (docs/architecture.md, "SIMD widths").
 /// </summary>
 /// <remarks>
 /// Masks are lanes with all bits set (true) or clear (false). <c>MinNative(a, b)</c>/<c>MaxNative(a, b)</c> follow x86

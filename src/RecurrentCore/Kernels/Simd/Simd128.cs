@@ -10,82 +10,16 @@ namespace RecurrentCore.Kernels.Simd;
 /// The <see cref="KernelVariant.Vector128"/> width: 4 lanes of the portable Vector128 (SSE/AdvSIMD, fused where the
 /// hardware fuses); also the 4-lane remainder of the wider variants' gate and activation loops and their horizontal sums.
 /// </summary>
-internal readonly unsafe struct Simd128 : ISimd<V>
+[SimdWidthTemplate(typeof(V))]
+internal readonly unsafe partial struct Simd128 : ISimd<V>
 {
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
-
-    public static int Count => 4;
-
-    public static V Zero => V.Zero;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Load(float* source) => Vector128.Load(source);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(V value, float* destination) => value.Store(destination);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Create(float value) => Vector128.Create(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V CreateBits(int bits) => Vector128.Create(bits).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Add(V left, V right) => left + right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Subtract(V left, V right) => left - right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Multiply(V left, V right) => left * right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Divide(V left, V right) => left / right;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V MultiplyAdd(V a, V b, V c) => Vector128.MultiplyAddEstimate(a, b, c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MultiplyAddScalar(float a, float b, float c) => HasFma ? MathF.FusedMultiplyAdd(a, b, c) : (a * b) + c;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V MinNative(V a, V b) => Vector128.MinNative(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V MaxNative(V a, V b) => Vector128.MaxNative(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Abs(V value) => Vector128.Abs(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V And(V left, V right) => left & right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Or(V left, V right) => left | right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V LessThan(V left, V right) => Vector128.LessThan(left, right);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V LessThanOrEqual(V left, V right) => Vector128.LessThanOrEqual(left, right);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Select(V mask, V whenTrue, V whenFalse) => Vector128.ConditionalSelect(mask, whenTrue, whenFalse);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V TailMask(int count) => Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create(4 - count)).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntAdd(V left, V right) => (left.AsInt32() + right.AsInt32()).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntSubtract(V left, V right) => (left.AsInt32() - right.AsInt32()).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntShiftLeft(V value, int count) => Vector128.ShiftLeft(value.AsInt32(), count).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntShiftRightArithmetic(V value, int count) => Vector128.ShiftRightArithmetic(value.AsInt32(), count).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V value) => (value.GetElement(0) + value.GetElement(2)) + (value.GetElement(1) + value.GetElement(3));
@@ -181,18 +115,7 @@ internal readonly unsafe struct Simd128 : ISimd<V>
             (ub.GetElement(12) * sb.GetElement(12)) + (ub.GetElement(13) * sb.GetElement(13)) + (ub.GetElement(14) * sb.GetElement(14)) + (ub.GetElement(15) * sb.GetElement(15)))).AsSingle();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntToSingle(V value) => Vector128.ConvertToSingle(value.AsInt32());
-
     public static string QuantizedInstructions => "bf16: shift / and (even/odd halves), fused multiply-add; int8: steps psignb, pmaddubsw + pmaddwd (portable: per-lane products); projection pmaddwd on widened bytes";
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IntSum(V value) => Vector128.Sum(value.AsInt32());
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
-        where TVisitor : struct, ISimdVisitor<TResult>
-        => visitor.Visit<Simd128, V>();
 
     /// <summary>Fused where the hardware fuses (x86 FMA3, Arm AdvSIMD); a separate multiply and add elsewhere, never a software fma.</summary>
     private static bool HasFma => Fma.IsSupported || AdvSimd.IsSupported;

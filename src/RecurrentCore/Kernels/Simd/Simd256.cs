@@ -6,82 +6,16 @@ using V = System.Runtime.Intrinsics.Vector256<float>;
 namespace RecurrentCore.Kernels.Simd;
 
 /// <summary>The <see cref="KernelVariant.Avx2Fma"/> width: 8 lanes of Vector256 (AVX2, FMA3); also the 8-lane remainder of the AVX-512 gate and activation loops.</summary>
-internal readonly unsafe struct Simd256 : ISimd<V>
+[SimdWidthTemplate(typeof(V))]
+internal readonly unsafe partial struct Simd256 : ISimd<V>
 {
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
-
-    public static int Count => 8;
-
-    public static V Zero => V.Zero;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Load(float* source) => Vector256.Load(source);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(V value, float* destination) => value.Store(destination);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Create(float value) => Vector256.Create(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V CreateBits(int bits) => Vector256.Create(bits).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Add(V left, V right) => left + right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Subtract(V left, V right) => left - right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Multiply(V left, V right) => left * right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Divide(V left, V right) => left / right;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V MultiplyAdd(V a, V b, V c) => Fma.MultiplyAdd(a, b, c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MultiplyAddScalar(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V MinNative(V a, V b) => Vector256.MinNative(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V MaxNative(V a, V b) => Vector256.MaxNative(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Abs(V value) => Vector256.Abs(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V And(V left, V right) => left & right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Or(V left, V right) => left | right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V LessThan(V left, V right) => Vector256.LessThan(left, right);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V LessThanOrEqual(V left, V right) => Vector256.LessThanOrEqual(left, right);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Select(V mask, V whenTrue, V whenFalse) => Vector256.ConditionalSelect(mask, whenTrue, whenFalse);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V TailMask(int count) => Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(8 - count)).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntAdd(V left, V right) => (left.AsInt32() + right.AsInt32()).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntSubtract(V left, V right) => (left.AsInt32() - right.AsInt32()).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntShiftLeft(V value, int count) => Vector256.ShiftLeft(value.AsInt32(), count).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntShiftRightArithmetic(V value, int count) => Vector256.ShiftRightArithmetic(value.AsInt32(), count).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V value) => Simd128.Sum(Fold(value));
@@ -127,20 +61,9 @@ internal readonly unsafe struct Simd256 : ISimd<V>
         ? AvxVnni.MultiplyWideningAndAdd(accumulator.AsInt32(), u.AsByte(), s.AsSByte()).AsSingle()
         : (accumulator.AsInt32() + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u.AsByte(), s.AsSByte()), Vector256.Create((short)1))).AsSingle();
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntToSingle(V value) => Vector256.ConvertToSingle(value.AsInt32());
-
     public static string QuantizedInstructions => AvxVnni.IsSupported
         ? "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: vpsignb + vpdpbusd (AVX-VNNI)"
         : "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: steps vpsignb, vpmaddubsw + vpmaddwd; projection vpmovzx/sxbw + vpmaddwd (no AVX-VNNI)";
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IntSum(V value) => Vector256.Sum(value.AsInt32());
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
-        where TVisitor : struct, ISimdVisitor<TResult>
-        => visitor.Visit<Simd256, V>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Fold(V v) => v.GetLower() + v.GetUpper();

@@ -6,82 +6,16 @@ using V = System.Runtime.Intrinsics.Vector512<float>;
 namespace RecurrentCore.Kernels.Simd;
 
 /// <summary>The <see cref="KernelVariant.Avx512"/> width: 16 lanes of Vector512 (AVX-512F, AVX-512BW for the quantized kernels' byte and word ops, FMA).</summary>
-internal readonly unsafe struct Simd512 : ISimd<V>
+[SimdWidthTemplate(typeof(V))]
+internal readonly unsafe partial struct Simd512 : ISimd<V>
 {
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx512BW.IsSupported && Fma.IsSupported;
-
-    public static int Count => 16;
-
-    public static V Zero => V.Zero;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Load(float* source) => Vector512.Load(source);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(V value, float* destination) => value.Store(destination);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Create(float value) => Vector512.Create(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V CreateBits(int bits) => Vector512.Create(bits).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Add(V left, V right) => left + right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Subtract(V left, V right) => left - right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Multiply(V left, V right) => left * right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Divide(V left, V right) => left / right;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V MultiplyAdd(V a, V b, V c) => Avx512F.FusedMultiplyAdd(a, b, c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MultiplyAddScalar(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V MinNative(V a, V b) => Vector512.MinNative(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V MaxNative(V a, V b) => Vector512.MaxNative(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Abs(V value) => Vector512.Abs(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V And(V left, V right) => left & right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Or(V left, V right) => left | right;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V LessThan(V left, V right) => Vector512.LessThan(left, right);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V LessThanOrEqual(V left, V right) => Vector512.LessThanOrEqual(left, right);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V Select(V mask, V whenTrue, V whenFalse) => Vector512.ConditionalSelect(mask, whenTrue, whenFalse);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V TailMask(int count) => Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create(16 - count)).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntAdd(V left, V right) => (left.AsInt32() + right.AsInt32()).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntSubtract(V left, V right) => (left.AsInt32() - right.AsInt32()).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntShiftLeft(V value, int count) => Vector512.ShiftLeft(value.AsInt32(), count).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntShiftRightArithmetic(V value, int count) => Vector512.ShiftRightArithmetic(value.AsInt32(), count).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V value) => Simd128.Sum(Fold(value));
@@ -126,18 +60,7 @@ internal readonly unsafe struct Simd512 : ISimd<V>
     public static V DotQuads(V accumulator, V u, V s) =>
         (accumulator.AsInt32() + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.AsByte(), s.AsSByte()), Vector512.Create((short)1))).AsSingle();
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static V IntToSingle(V value) => Vector512.ConvertToSingle(value.AsInt32());
-
     public static string QuantizedInstructions => "bf16: vpslld / vpandd (even/odd halves), vfmadd231ps; int8: steps vpsubb + blend (signs), vpmaddubsw + vpmaddwd; projection vpmovzx/sxbw + vpmaddwd (.NET 10 has no 512-bit VNNI)";
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IntSum(V value) => Vector512.Sum(value.AsInt32());
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TResult Accept<TVisitor, TResult>(ref TVisitor visitor)
-        where TVisitor : struct, ISimdVisitor<TResult>
-        => visitor.Visit<Simd512, V>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Fold(V v)

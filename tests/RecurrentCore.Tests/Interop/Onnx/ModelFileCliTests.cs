@@ -52,6 +52,34 @@ public sealed class ModelFileCliTests : IDisposable
     }
 
     [Fact]
+    public void Convert_keeps_a_reverse_only_stack_reverse_and_other_commands_refuse_it()
+    {
+        var cfg = new RecurrentConfig(CellKind.Lstm, 3, 4, numLayers: 2);
+        var p = ReverseExportTests.FloatParameters(cfg, new Random(5));
+
+        // convert's own options: sequence_lens and states as inputs, opset 14.
+        byte[] reverse = OnnxModel.Export(p, new OnnxExportOptions { Reverse = true, SequenceLens = true, InitialStates = true });
+        File.WriteAllBytes(_cli.Path("r.onnx"), reverse);
+        var r = _cli.Run("convert", _cli.Path("r.onnx"), _cli.Path("again.onnx"));
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains(", reverse)", r.Out, StringComparison.Ordinal);
+        Assert.Equal(reverse, File.ReadAllBytes(_cli.Path("again.onnx")));
+
+        r = _cli.Run("inspect", _cli.Path("r.onnx"));
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("2 layer(s), unidirectional, time-major, bias, reverse (ONNX direction = reverse", r.Out, StringComparison.Ordinal);
+
+        r = _cli.Run("convert", _cli.Path("r.onnx"), _cli.Path("r.safetensors"));
+        Assert.NotEqual(0, r.Code);
+        Assert.Contains("a reverse-only stack (ONNX direction = reverse) converts to float32 .onnx only", r.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(_cli.Path("r.safetensors")));
+
+        r = _cli.Run("forward", "--model", _cli.Path("r.onnx"), "--input", Input(cfg, 4, 2), "--out", _cli.Path("f"));
+        Assert.NotEqual(0, r.Code);
+        Assert.Contains("a reverse-only stack (ONNX direction = reverse) has no PyTorch layer to run it", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Backward_takes_a_model_file()
     {
         var cfg = new RecurrentConfig(CellKind.Lstm, 3, 4);

@@ -11,7 +11,7 @@ namespace RecurrentCore.Tests.Interop.Onnx;
 /// </summary>
 public class OnnxFixtureModelTests
 {
-    private static string Root(string folder) => Path.Combine(AppContext.BaseDirectory, "fixtures", folder);
+    internal static string Root(string folder) => Path.Combine(AppContext.BaseDirectory, "fixtures", folder);
 
     public static TheoryData<string> NodeTests() => [.. Directory.GetDirectories(Root("onnx_node")).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal)];
 
@@ -119,14 +119,14 @@ public class OnnxFixtureModelTests
         Assert.StartsWith("m.onnx: node 'conv1' (Conv) is not supported", e.Message, StringComparison.Ordinal);
     }
 
-    private static List<(string Name, OnnxTensor Tensor)> ReadSet(string dir, string kind)
+    internal static List<(string Name, OnnxTensor Tensor)> ReadSet(string dir, string kind)
     {
         var files = Directory.GetFiles(Path.Combine(dir, "test_data_set_0"), kind + "_*.pb")
             .OrderBy(f => int.Parse(Path.GetFileNameWithoutExtension(f)[(kind.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture));
         return [.. files.Select(f => OnnxModel.ReadTensor(File.ReadAllBytes(f), f))];
     }
 
-    private static OnnxTensor Npy(string path, bool asFloat)
+    internal static OnnxTensor Npy(string path, bool asFloat)
     {
         var t = RecurrentCore.Interop.Npy.ReadFile(path);
         double[] data = t.ToDouble();

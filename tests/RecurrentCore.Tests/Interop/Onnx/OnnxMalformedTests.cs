@@ -160,7 +160,6 @@ public class OnnxMalformedTests
     [InlineData("input_forget", "'input_forget' = 1")]
     [InlineData("layout", "'layout' = 1")]
     [InlineData("hidden_size", "'hidden_size' = 7 does not match input 'R'")]
-    [InlineData("direction", "'direction' = 'reverse'")]
     [InlineData("activations", "'activations' = [Sigmoid, Relu, Tanh]")]
     [InlineData("mystery", "'mystery' is not an attribute of LSTM")]
     public void Refuses_unsupported_lstm_attributes(string attribute, string expected)

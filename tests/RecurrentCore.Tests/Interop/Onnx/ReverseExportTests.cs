@@ -21,14 +21,7 @@ public class ReverseExportTests
     {
         var cfg = new RecurrentConfig(cell, 3, 5, layers, bias, batchFirst);
         var rng = new Random(17);
-        var p = RandomData.Parameters(cfg, rng, 0.6);
-        foreach (var (_, _, data) in p.Named())
-        {
-            for (int i = 0; i < data.Length; i++)
-            {
-                data[i] = (float)data[i];
-            }
-        }
+        var p = FloatParameters(cfg, rng);
 
         int t = 5, b = 3, states = layers * b * 5;
         int[] lengths = [5, 2, 4];
@@ -96,6 +89,68 @@ public class ReverseExportTests
         }
     }
 
+    [Theory]
+    [InlineData(CellKind.Lstm, 2, false, true)]
+    [InlineData(CellKind.Gru, 1, true, false)]
+    [InlineData(CellKind.RnnRelu, 2, true, true)]
+    public void Reverse_stack_imports_and_exports_back_bitwise_and_runs_as_onnx_runtime(CellKind cell, int layers, bool batchFirst, bool bias)
+    {
+        var cfg = new RecurrentConfig(cell, 3, 5, layers, bias, batchFirst);
+        var rng = new Random(23);
+        var p = FloatParameters(cfg, rng);
+
+        var options = new OnnxExportOptions { Reverse = true, SequenceLens = true };
+        byte[] a = OnnxModel.Export(p, options);
+        var imported = OnnxModel.Import(a, "reverse.onnx");
+        Assert.True(imported.Reverse);
+        Assert.Equal(cfg, imported.Config);
+        Assert.All(imported.Description.Nodes, n => Assert.Equal("reverse", n.Direction));
+        foreach (var ((name, _, want), (_, _, got)) in p.Named().Zip(imported.Parameters.Named()))
+        {
+            Assert.True(want.SequenceEqual(got), $"{name} differs after import");
+        }
+
+        byte[] again = OnnxModel.Export(imported.Parameters, options with { Reverse = imported.Reverse });
+        Assert.Equal(a, again);
+
+        // What the imported stack computes, run from the re-exported bytes, against ONNX Runtime on the original.
+        int t = 4, b = 3;
+        int[] lengths = [4, 1, 3];
+        var x = Round(RandomData.Normal(rng, t * b * 3));
+        int[] xShape = batchFirst ? [b, t, 3] : [t, b, 3];
+        var ours = OnnxModel.Load(again, "again.onnx").Run(new Dictionary<string, OnnxTensor>
+        {
+            [OnnxModel.Names.Input] = OnnxTensor.FromFloats(x, xShape),
+            [OnnxModel.Names.SequenceLens] = OnnxTensor.FromInt32s(lengths, b),
+        });
+        var ort = OrtRunner.Run(a, new Dictionary<string, OrtTensor>
+        {
+            [OnnxModel.Names.Input] = OrtTensor.Float(x, [.. xShape.Select(d => (long)d)]),
+            [OnnxModel.Names.SequenceLens] = OrtTensor.Int32(lengths, b),
+        });
+        foreach (string o in ours.Keys)
+        {
+            Close.Assert($"{o} vs ONNX Runtime", ort[o].Values(), ours[o].Data, 1e-5);
+        }
+
+        // A forward export of the same parameters imports as forward.
+        Assert.False(OnnxModel.Import(OnnxModel.Export(p), "forward.onnx").Reverse);
+    }
+
+    [Fact]
+    public void Stack_mixing_reverse_and_forward_layers_is_refused_in_one_line()
+    {
+        var p = RandomData.Parameters(new RecurrentConfig(CellKind.Gru, 3, 4, numLayers: 2), new Random(2), 0.5);
+        var model = OnnxModelProto.Parse(OnnxModel.Export(p, new OnnxExportOptions { Reverse = true }), "m");
+        var second = model.Graph!.Nodes.Where(n => n.OpType == "GRU").ElementAt(1);
+        second.Attributes.RemoveAll(x => x.Name == "direction");
+        second.Attributes.Add(OnnxAttributeProto.String("direction", "forward"));
+        var e = Assert.Throws<InteropFormatException>(() => OnnxModel.Import(model.ToBytes(), "mixed.onnx"));
+        Assert.StartsWith("mixed.onnx: node ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("(layer 1) differs from layer 0 in direction forward vs reverse", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     [Fact]
     public void Reverse_of_a_bidirectional_stack_is_refused_in_one_line()
     {
@@ -105,6 +160,21 @@ public class ReverseExportTests
     }
 
     private static double[] Round(double[] a) => Array.ConvertAll(a, v => (double)(float)v);
+
+    /// <summary>Random parameters rounded to float32, so an exported model holds them exactly.</summary>
+    internal static RecurrentParameters FloatParameters(RecurrentConfig cfg, Random rng)
+    {
+        var p = RandomData.Parameters(cfg, rng, 0.6);
+        foreach (var (_, _, data) in p.Named())
+        {
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = (float)data[i];
+            }
+        }
+
+        return p;
+    }
 
     /// <summary>Each sequence's first len steps in reverse order; padding stays in place.</summary>
     private static double[] ReverseWithin(double[] a, int[] lengths, int t, int b, int f, bool batchFirst)
