@@ -13,6 +13,7 @@ internal sealed class LayerWeights
     private readonly CellType _cell;
     private readonly Lock _panelsLock = new();
     private float[]? _panels;
+    private int _panelsOffset;
     private int _panelWidth;
     private float[]? _hiddenPanels;
     private int _hiddenPanelWidth;
@@ -120,22 +121,25 @@ internal sealed class LayerWeights
 
     /// <summary>
     /// The gate panels of this layer for registers of <paramref name="width"/> lanes
-    /// (<see cref="ColumnGatePanels.Pack"/>: (In + H)·G·H floats, pinned), laid out on first use by a one-row stream of
-    /// a cell that <see cref="ICell.GatesFromProduct"/> and kept in step with the weights by <see cref="Refresh"/>.
+    /// (<see cref="ColumnGatePanels.Pack"/>: (In + H)·G·H floats, pinned, starting on a 64-byte boundary and kept alive
+    /// by this object), laid out on first use by a one-row stream of a cell that <see cref="ICell.GatesFromProduct"/>
+    /// and kept in step with the weights by <see cref="Refresh"/>.
     /// </summary>
-    public float[] GatePanels(int width)
+    public unsafe float* GatePanels(int width)
     {
         lock (_panelsLock)
         {
             if (_panels is null || _panelWidth != width)
             {
-                var panels = GC.AllocateArray<float>(ColumnGatePanels.Length(InputSize, HiddenSize, _cell.GateCount), pinned: true);
-                ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, width, panels);
+                int length = ColumnGatePanels.Length(InputSize, HiddenSize, _cell.GateCount);
+                var panels = ColumnGatePanels.Allocate(length, out int offset);
+                ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, width, panels.AsSpan(offset, length));
                 _panelWidth = width;
+                _panelsOffset = offset;
                 _panels = panels;
             }
 
-            return _panels;
+            return (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _panels[_panelsOffset]);
         }
     }
 
@@ -205,7 +209,8 @@ internal sealed class LayerWeights
         {
             if (_panels is not null)
             {
-                ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, _panelWidth, _panels);
+                int length = ColumnGatePanels.Length(InputSize, HiddenSize, _cell.GateCount);
+                ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, _panelWidth, _panels.AsSpan(_panelsOffset, length));
             }
 
             _hiddenPanelsStale = true;

@@ -117,8 +117,8 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
         _panels = new float*[_gatesFromProduct ? cfg.NumLayers : 0];
         for (int l = 0; l < _panels.Length; l++)
         {
-            // Pinned (GC.AllocateArray) and kept alive by the layer's weights.
-            _panels[l] = (float*)Unsafe.AsPointer(ref _weights[l].GatePanels(TS.Count)[0]);
+            // Pinned, 64-byte aligned and kept alive by the layer's weights.
+            _panels[l] = _weights[l].GatePanels(TS.Count);
         }
 
         _inputSize = cfg.InputSize;
@@ -159,9 +159,17 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                         step.H = hl;
                         if (_gatesFromProduct)
                         {
-                            // h is written register by register while later registers still need h_prev: read a copy.
-                            RowCopy<TS, TV>.Copy(hl, _z, h);
-                            TCell.ForwardFromProduct<TS, TV>(w, _panels[l], input, _z, _descending, in step);
+                            // h is written register by register while later registers still need h_prev: read a copy,
+                            // unless H is one register, whose product has read all of h_prev before its gates write h
+                            // (the copy's store-to-load round trip would sit on the step-to-step latency chain).
+                            float* hPrev = hl;
+                            if (h != TS.Count)
+                            {
+                                RowCopy<TS, TV>.Copy(hl, _z, h);
+                                hPrev = _z;
+                            }
+
+                            TCell.ForwardFromProduct<TS, TV>(w, _panels[l], input, hPrev, _descending, in step);
                         }
                         else
                         {

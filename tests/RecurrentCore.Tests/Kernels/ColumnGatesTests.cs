@@ -33,6 +33,30 @@ public class ColumnGatesTests
         Assert.True(KernelCatalog.Visit<Check, bool>(variant, ref call));
     }
 
+    /// <summary>
+    /// The panels' storage starts on a 64-byte boundary whatever the GC's placement (it aligns to 8 bytes), with room
+    /// for the whole length: many allocations of many lengths land at every 8-byte offset mod 64.
+    /// </summary>
+    [Fact]
+    public unsafe void Panel_storage_starts_on_a_64_byte_boundary()
+    {
+        var offsets = new HashSet<long>();
+        for (int length = 1; length <= 200; length++)
+        {
+            var array = ColumnGatePanels.Allocate(length, out int offset);
+            fixed (float* start = array)
+            {
+                offsets.Add((long)start % 64);
+                Assert.InRange(offset, 0, 15);
+                Assert.True(array.Length >= offset + length, $"length {length}: {array.Length} floats from offset {offset}");
+                Assert.Equal(0, (long)(start + offset) % 64);
+            }
+        }
+
+        // The placement did vary, so the offsets were exercised rather than all zero.
+        Assert.True(offsets.Count > 1, $"every allocation landed at {string.Join(", ", offsets)} mod 64");
+    }
+
     private unsafe struct Check : ISimdVisitor<bool>
     {
         public bool Gru;

@@ -5,7 +5,7 @@ namespace RecurrentCore.Kernels.Operators;
 
 /// <summary>
 /// <c>y = exp(x)</c>: Cody–Waite reduction <c>x = n·ln2 + r</c>, |r| ≤ ln2/2, then the degree-7 polynomial of Cephes
-/// <c>expf</c> (S. L. Moshier, Cephes Math Library 2.2, <c>expf.c</c>), scaled by 2^n in two steps so that results in
+/// <c>expf</c> (S. L. Moshier, Cephes Math Library 2.2, <c>expf.c</c>) by Estrin's scheme, scaled by 2^n in two steps so that results in
 /// the subnormal range round once and x &gt; ln(FLT_MAX) overflows to +Inf. exp(−Inf) = 0, exp(+Inf) = +Inf, NaN → NaN.
 /// </summary>
 internal readonly struct ExpOperator : IUnaryOperator
@@ -32,23 +32,46 @@ internal readonly struct ExpOperator : IUnaryOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Invoke<TS, TV>(TV x)
         where TS : struct, ISimd<TV>
+        where TV : unmanaged =>
+        // Constant first: a NaN x passes through both clamps.
+        Reduced<TS, TV>(TS.MaxNative(TS.Create(MinInput), TS.MinNative(TS.Create(MaxInput), x)));
+
+    /// <summary>
+    /// exp(x) for x ≤ 0 (or NaN), bit for bit <see cref="Invoke{TS, TV}"/> there: the upper clamp cannot bind, and
+    /// leaving it out takes one operation off the latency chain of σ and tanh, which only ever pass −|x|.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV InvokeNonPositive<TS, TV>(TV x)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged =>
+        Reduced<TS, TV>(TS.MaxNative(TS.Create(MinInput), x));
+
+    /// <summary>
+    /// <c>eˣ − 1</c> and <c>eˣ + 1</c>, each rounded once, for x ∈ [−87, 0] (or NaN) that the caller has clamped:
+    /// <c>2^n·q + (2^n ∓ 1)</c> with <c>q = r + r²·P(r)</c> of the same reduction and polynomial, so eˣ − 1 does not
+    /// cancel near 0 (n = 0 gives q itself); 2^n is one normal float on this range and 2^n ± 1 is exact for n ≥ −23.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void OffsetsNonPositive<TS, TV>(TV x, out TV minusOne, out TV plusOne)
+        where TS : struct, ISimd<TV>
         where TV : unmanaged
     {
-        // Constant first: a NaN x passes through both clamps.
-        x = TS.MaxNative(TS.Create(MinInput), TS.MinNative(TS.Create(MaxInput), x));
-
-        var shifted = TS.MultiplyAdd(x, TS.Create(Log2E), TS.Create(Shifter));
-        var n = TS.Subtract(shifted, TS.Create(Shifter));
-        var r = TS.MultiplyAdd(n, TS.Create(-Ln2Hi), x);
-        r = TS.MultiplyAdd(n, TS.Create(-Ln2Lo), r);
-
-        var p = TS.MultiplyAdd(TS.Create(P0), r, TS.Create(P1));
-        p = TS.MultiplyAdd(p, r, TS.Create(P2));
-        p = TS.MultiplyAdd(p, r, TS.Create(P3));
-        p = TS.MultiplyAdd(p, r, TS.Create(P4));
-        p = TS.MultiplyAdd(p, r, TS.Create(P5));
+        var p = Polynomial<TS, TV>(x, out var shifted, out var r, out var r2);
+        var q = TS.MultiplyAdd(p, r2, r);
+        var s = TS.IntShiftLeft(TS.IntAdd(TS.IntSubtract(shifted, TS.Create(Shifter)), TS.CreateBits(127)), 23);
         var one = TS.Create(1f);
-        p = TS.MultiplyAdd(p, TS.Multiply(r, r), TS.Add(r, one));
+        minusOne = TS.MultiplyAdd(s, q, TS.Subtract(s, one));
+        plusOne = TS.MultiplyAdd(s, q, TS.Add(s, one));
+    }
+
+    /// <summary>exp(x) for x already clamped to [MinInput, MaxInput] (or NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Reduced<TS, TV>(TV x)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        var p = Polynomial<TS, TV>(x, out var shifted, out var r, out var r2);
+        p = TS.MultiplyAdd(p, r2, TS.Add(r, TS.Create(1f)));
 
         // n ∈ [-150, 128] as an integer; 2^n = 2^(n>>1) · 2^(n - (n>>1)), both factors normal floats.
         var k = TS.IntSubtract(shifted, TS.Create(Shifter));
@@ -58,5 +81,28 @@ internal readonly struct ExpOperator : IUnaryOperator
         var s1 = TS.IntShiftLeft(TS.IntAdd(k1, bias), 23);
         var s2 = TS.IntShiftLeft(TS.IntAdd(k2, bias), 23);
         return TS.Multiply(TS.Multiply(p, s1), s2);
+    }
+
+    /// <summary>
+    /// Cody–Waite reduction <c>x = n·ln2 + r</c> (<paramref name="shifted"/> holds n in its low mantissa bits) and
+    /// <c>P(r) = P5 + P4·r + … + P0·r⁵</c>, with eʳ = 1 + r + r²·P(r).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Polynomial<TS, TV>(TV x, out TV shifted, out TV r, out TV r2)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        shifted = TS.MultiplyAdd(x, TS.Create(Log2E), TS.Create(Shifter));
+        var n = TS.Subtract(shifted, TS.Create(Shifter));
+        r = TS.MultiplyAdd(n, TS.Create(-Ln2Hi), x);
+        r = TS.MultiplyAdd(n, TS.Create(-Ln2Lo), r);
+
+        // Estrin's scheme: three independent pairs, joined by r², so the chain is three fused multiply-adds deep where
+        // Horner's is five (the step kernels wait on exp twice per step).
+        r2 = TS.Multiply(r, r);
+        var a = TS.MultiplyAdd(TS.Create(P4), r, TS.Create(P5));
+        var b = TS.MultiplyAdd(TS.Create(P2), r, TS.Create(P3));
+        var c = TS.MultiplyAdd(TS.Create(P0), r, TS.Create(P1));
+        return TS.MultiplyAdd(r2, TS.MultiplyAdd(r2, c, b), a);
     }
 }

@@ -16,7 +16,8 @@ internal readonly struct SigmoidOperator : IUnaryOperator
         where TV : unmanaged
     {
         var one = TS.Create(1f);
-        var e = ExpOperator.Invoke<TS, TV>(TS.Subtract(TS.Create(0f), TS.Abs(x)));
+        // −|x| as one OR of the sign bit (the exp input is never positive, so its upper clamp is left out).
+        var e = ExpOperator.InvokeNonPositive<TS, TV>(TS.Or(x, TS.CreateBits(int.MinValue)));
         var numerator = TS.Select(TS.LessThan(x, TS.Create(0f)), e, one);
         return TS.Divide(numerator, TS.Add(one, e));
     }

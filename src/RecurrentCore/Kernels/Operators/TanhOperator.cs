@@ -4,40 +4,29 @@ using RecurrentCore.Kernels.Simd;
 namespace RecurrentCore.Kernels.Operators;
 
 /// <summary>
-/// <c>y = tanh(x)</c>. For |x| &lt; 0.625 the odd polynomial <c>x + x·z·P(z)</c>, z = x², of Cephes <c>tanhf</c>
-/// (S. L. Moshier, Cephes Math Library 2.2, <c>tanhf.c</c>); above, <c>(1 − e)/(1 + e)</c> with <c>e = exp(−2|x|)</c>,
-/// which cannot overflow; the sign of x is copied onto the result. tanh(±Inf) = ±1, NaN → NaN.
+/// <c>y = tanh(x) = sign(x)·(1 − e)/(1 + e)</c> with <c>e = exp(−2|x|)</c>, numerator and denominator each rounded
+/// once from the same reduction (<see cref="ExpOperator.OffsetsNonPositive"/>: e − 1 does not cancel near 0, so no
+/// separate small-|x| polynomial is needed); −2|x| is clamped at −20, where tanh already rounds to ±1. One exp-like
+/// evaluation and one division: tanh sits on the one-row step's latency chain twice per LSTM step, and the earlier
+/// form (Cephes <c>tanhf</c>'s polynomial below 0.625 and (1 − e)/(1 + e) above, both evaluated) cost nine more
+/// multiply-adds. tanh(±Inf) = ±1, tanh(±0) = ±0, NaN → NaN.
 /// </summary>
 internal readonly struct TanhOperator : IUnaryOperator
 {
-    private const float SmallLimit = 0.625f;
-    private const float Q0 = -5.70498872745e-3f;
-    private const float Q1 = 2.06390887954e-2f;
-    private const float Q2 = -5.37397155531e-2f;
-    private const float Q3 = 1.33314422036e-1f;
-    private const float Q4 = -3.33332819422e-1f;
+    // tanh(10) = 1 − 4.1e−9 rounds to 1 in float, as does everything beyond.
+    private const float MinExpInput = -20f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Invoke<TS, TV>(TV x)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
     {
-        var one = TS.Create(1f);
-        var ax = TS.Abs(x);
+        // Constant first: a NaN passes through the clamp and stays NaN.
+        ExpOperator.OffsetsNonPositive<TS, TV>(TS.MaxNative(TS.Create(MinExpInput), TS.Multiply(TS.Create(-2f), TS.Abs(x))), out var minusOne, out var plusOne);
 
-        var e = ExpOperator.Invoke<TS, TV>(TS.Multiply(TS.Create(-2f), ax));
-        var large = TS.Divide(TS.Subtract(one, e), TS.Add(one, e));
-
-        var z = TS.Multiply(ax, ax);
-        var q = TS.MultiplyAdd(TS.Create(Q0), z, TS.Create(Q1));
-        q = TS.MultiplyAdd(q, z, TS.Create(Q2));
-        q = TS.MultiplyAdd(q, z, TS.Create(Q3));
-        q = TS.MultiplyAdd(q, z, TS.Create(Q4));
-        var small = TS.MultiplyAdd(TS.Multiply(q, z), ax, ax);
-
-        // A NaN fails the comparison and takes the exp branch, which keeps it NaN.
-        var magnitude = TS.Select(TS.LessThan(ax, TS.Create(SmallLimit)), small, large);
-        return TS.Or(magnitude, TS.And(x, TS.CreateBits(int.MinValue)));
+        // e − 1 ≤ 0, so the quotient is −tanh|x| (or ±0): its magnitude with x's sign.
+        var t = TS.Divide(minusOne, plusOne);
+        return TS.Or(TS.Abs(t), TS.And(x, TS.CreateBits(int.MinValue)));
     }
 }
 
