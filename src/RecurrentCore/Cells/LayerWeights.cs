@@ -17,6 +17,7 @@ internal sealed class LayerWeights
     private int _panelWidth;
     private float[]? _hiddenPanels;
     private int _hiddenPanelWidth;
+    private int _hiddenPanelsOffset;
     private bool _hiddenPanelsStale;
     private nint _hiddenPanelsReady;
 
@@ -167,14 +168,12 @@ internal sealed class LayerWeights
             if (_hiddenPanels is null || _hiddenPanelWidth != width)
             {
                 _hiddenPanelsReady = 0;
-                // 15 floats of slack: the aligned start is at most 60 bytes in.
-                _hiddenPanels = GC.AllocateArray<float>(length + 15, pinned: true);
+                _hiddenPanels = ColumnGatePanels.Allocate(length, out _hiddenPanelsOffset);
                 _hiddenPanelWidth = width;
                 _hiddenPanelsStale = true;
             }
 
-            float* start = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _hiddenPanels[0]);
-            float* aligned = (float*)(((nint)start + 63) & ~(nint)63);
+            float* aligned = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _hiddenPanels[_hiddenPanelsOffset]);
             if (_hiddenPanelsStale)
             {
                 ColumnGatePanels.Pack([], WeightHh, 0, HiddenSize, _cell.GateCount, width, new Span<float>(aligned, length));
