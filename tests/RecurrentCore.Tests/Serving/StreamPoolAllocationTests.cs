@@ -19,7 +19,7 @@ public class StreamPoolAllocationTests
         using var s = pool.Open();
         var x = hx.Inputs[0].AsMemory(0, 16);
         var y = new float[32];
-        ZeroTotal(() => s.Step(x.Span, y), "sync step");
+        AllocationAssert.ZeroInProcess(() => s.Step(x.Span, y), "sync step");
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public class StreamPoolAllocationTests
             }
         }
 
-        ZeroTotal(() => WaitSteps(Sessions * 50), "async steps of 8 sessions", iterations: 4, warmup: 6);
+        AllocationAssert.ZeroInProcess(() => WaitSteps(Sessions * 50), "async steps of 8 sessions", iterations: 4, warmup: 6);
         await stop.CancelAsync();
         await Task.WhenAll(loops);
     }
@@ -63,39 +63,6 @@ public class StreamPoolAllocationTests
             }
         }
     }
-
-    /// <summary>
-    /// Warms up, then asserts the process allocated nothing over the calls. Five attempts, not AllocationAssert's three:
-    /// the count is process-wide, so besides one-off tiering bookkeeping it sees the runtime's own occasional work on other
-    /// threads (seen once in a run at load 120); an allocation on every step shows in every attempt.
-    /// </summary>
-    private static void ZeroTotal(Action body, string what, int iterations = 200, int warmup = 300)
-    {
-        for (int i = 0; i < warmup; i++)
-        {
-            body();
-        }
-
-        long allocated = 0;
-        for (int attempt = 0; attempt < Attempts; attempt++)
-        {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            for (int i = 0; i < iterations; i++)
-            {
-                body();
-            }
-
-            allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-            if (allocated == 0)
-            {
-                return;
-            }
-        }
-
-        Assert.Fail($"{what}: {allocated} bytes allocated in the process over {iterations} calls, in each of {Attempts} attempts");
-    }
-
-    private const int Attempts = 5;
 }
 
 /// <summary>Runs its classes alone: process-wide allocation counts mean something only while no other test runs.</summary>
