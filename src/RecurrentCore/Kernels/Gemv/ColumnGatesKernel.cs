@@ -32,8 +32,7 @@ internal static class ColumnGatePanels
     /// <summary>
     /// A pinned array holding <paramref name="length"/> floats from <paramref name="offset"/> on, which is a 64-byte
     /// boundary. The GC aligns arrays to 8 bytes only: panels at a random offset split a register's loads across cache
-    /// lines in all but one offset of eight (measured: one-row LSTM step at H = 16, 103–112 ns when 32-byte aligned,
-    /// 123–137 ns at offsets 40–56, same machine and run).
+    /// lines in all but one offset of eight, and the one-row step's time varied with the placement (docs/benchmarks.md).
     /// </summary>
     public static unsafe float[] Allocate(int length, out int offset)
     {
