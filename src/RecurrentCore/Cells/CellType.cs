@@ -31,6 +31,8 @@ internal abstract class CellType
 
     public abstract void FoldBias(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> projectionBias);
 
+    public abstract void PanelStartSums(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, int hidden, Span<float> sums);
+
     public abstract TResult Accept<TResult>(ICellVisitor<TResult> visitor);
 }
 
@@ -62,6 +64,9 @@ internal sealed class CellType<TCell> : CellType
 
     public override void FoldBias(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, Span<float> projectionBias) =>
         TCell.FoldBias(biasIh, biasHh, projectionBias);
+
+    public override void PanelStartSums(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, int hidden, Span<float> sums) =>
+        TCell.PanelStartSums(biasIh, biasHh, hidden, sums);
 
     public override TResult Accept<TResult>(ICellVisitor<TResult> visitor) => visitor.Visit<TCell>();
 }

@@ -75,16 +75,20 @@ internal readonly struct GruCell : ICell
 
     public static bool GatesFromProduct => true;
 
+    /// <summary>[b_ir + b_hr | b_iz + b_hz | b_in | b_hn]: the r and z sums take both biases, n_x and n_h one each.</summary>
+    public static void PanelStartSums(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, int hidden, Span<float> sums)
+    {
+        int h = hidden;
+        System.Numerics.Tensors.TensorPrimitives.Add(biasIh[..(2 * h)], biasHh[..(2 * h)], sums[..(2 * h)]);
+        biasIh.Slice(2 * h, h).CopyTo(sums.Slice(2 * h, h));
+        biasHh.Slice(2 * h, h).CopyTo(sums.Slice(3 * h, h));
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* panels, float* x, float* hPrev, bool descending, in RowStep s)
         where TS : struct, ISimd<TV>
-        where TV : unmanaged
-    {
-        fixed (float* biasHh = weights.GateBiasHh)
-        {
-            GruGates.ForwardFromProduct<TS, TV>(panels, weights.InputSize, weights.HiddenSize, x, hPrev, descending, s.Bias, biasHh, s.H);
-        }
-    }
+        where TV : unmanaged =>
+        GruGates.ForwardFromProduct<TS, TV>(panels, weights.InputSize, weights.HiddenSize, x, hPrev, descending, true, null, null, s.H);
 
     /// <summary>The projection row (W_ih x + b_ih) enters as b_ih does in the stream's step; the panels have no n_x block.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -94,7 +98,7 @@ internal readonly struct GruCell : ICell
     {
         fixed (float* biasHh = weights.GateBiasHh)
         {
-            GruGates.ForwardFromProduct<TS, TV>(panels, 0, weights.HiddenSize, null, s.HPrev, descending, s.Gates, biasHh, s.H);
+            GruGates.ForwardFromProduct<TS, TV>(panels, 0, weights.HiddenSize, null, s.HPrev, descending, false, s.Gates, biasHh, s.H);
         }
     }
 

@@ -60,11 +60,20 @@ internal interface ICell
     static virtual bool GatesFromProduct => false;
 
     /// <summary>
+    /// What the four block sums of <see cref="ForwardFromProduct"/> start from (<see cref="ColumnGatePanels.Pack"/>'s
+    /// starting sums, 4·H floats): the biases, so none is added after the product. Only where
+    /// <see cref="GatesFromProduct"/>.
+    /// </summary>
+    static virtual void PanelStartSums(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, int hidden, Span<float> sums) =>
+        throw new NotSupportedException("this cell has no gates-from-product step");
+
+    /// <summary>
     /// One inference step for one row as a single pass over the layer's gate panels (<paramref name="panels"/>,
-    /// <see cref="LayerWeights.GatePanels"/> for width <typeparamref name="TS"/>): the product over x
-    /// (<paramref name="x"/>) and h_prev (<paramref name="hPrev"/>, a copy, so <see cref="RowStep.H"/> may be the state),
-    /// the gates applied per register of sums. Only where <see cref="GatesFromProduct"/> and H is a multiple of
-    /// <c>TS.Count</c>; <see cref="RowStep.Gates"/> and <see cref="RowStep.HPrev"/> are not used.
+    /// <see cref="LayerWeights.GatePanels"/> for width <typeparamref name="TS"/>, whose starting sums hold the biases):
+    /// the product over x (<paramref name="x"/>) and h_prev (<paramref name="hPrev"/>, a copy, so <see cref="RowStep.H"/>
+    /// may be the state, or the state itself when H is one register), the gates applied per register of sums. Only where
+    /// <see cref="GatesFromProduct"/> and H is a multiple of <c>TS.Count</c>; <see cref="RowStep.Gates"/>,
+    /// <see cref="RowStep.HPrev"/> and <see cref="RowStep.Bias"/> are not used.
     /// </summary>
     static virtual unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* panels, float* x, float* hPrev, bool descending, in RowStep s)
         where TS : struct, ISimd<TV>

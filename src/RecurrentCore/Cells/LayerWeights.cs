@@ -13,6 +13,7 @@ internal sealed class LayerWeights
     private readonly CellType _cell;
     private readonly Lock _panelsLock = new();
     private float[]? _panels;
+    private float[]? _panelStartSums;
     private int _panelsOffset;
     private int _panelWidth;
     private float[]? _hiddenPanels;
@@ -122,8 +123,8 @@ internal sealed class LayerWeights
 
     /// <summary>
     /// The gate panels of this layer for registers of <paramref name="width"/> lanes
-    /// (<see cref="ColumnGatePanels.Pack"/>: (In + H)·G·H floats, pinned, starting on a 64-byte boundary and kept alive
-    /// by this object), laid out on first use by a one-row stream of a cell that <see cref="ICell.GatesFromProduct"/>
+    /// (<see cref="ColumnGatePanels.Pack"/>: (In + H)·G·H floats after each register's starting sums, the biases of
+    /// <see cref="ICell.PanelStartSums"/>; pinned, starting on a 64-byte boundary and kept alive by this object), laid out on first use by a one-row stream of a cell that <see cref="ICell.GatesFromProduct"/>
     /// and kept in step with the weights by <see cref="Refresh"/>.
     /// </summary>
     public unsafe float* GatePanels(int width)
@@ -132,9 +133,9 @@ internal sealed class LayerWeights
         {
             if (_panels is null || _panelWidth != width)
             {
-                int length = ColumnGatePanels.Length(InputSize, HiddenSize, _cell.GateCount);
+                int length = ColumnGatePanels.Length(InputSize, HiddenSize, _cell.GateCount, startSums: true);
                 var panels = ColumnGatePanels.Allocate(length, out int offset);
-                ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, width, panels.AsSpan(offset, length));
+                PackGatePanels(width, panels.AsSpan(offset, length));
                 _panelWidth = width;
                 _panelsOffset = offset;
                 _panels = panels;
@@ -208,14 +209,27 @@ internal sealed class LayerWeights
         {
             if (_panels is not null)
             {
-                int length = ColumnGatePanels.Length(InputSize, HiddenSize, _cell.GateCount);
-                ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, _panelWidth, _panels.AsSpan(_panelsOffset, length));
+                int length = ColumnGatePanels.Length(InputSize, HiddenSize, _cell.GateCount, startSums: true);
+                PackGatePanels(_panelWidth, _panels.AsSpan(_panelsOffset, length));
             }
 
             _hiddenPanelsStale = true;
         }
 
         FoldBias();
+    }
+
+    /// <summary>[W_ih | W_hh] as the step's gate panels, each register's starting with its biases (zero without bias).</summary>
+    private void PackGatePanels(int width, Span<float> panels)
+    {
+        // Kept beside the panels, so Refresh allocates nothing.
+        var sums = _panelStartSums ??= new float[ColumnGatePanels.StartRegisters * HiddenSize];
+        if (BiasIh is not null && BiasHh is not null)
+        {
+            _cell.PanelStartSums(BiasIh, BiasHh, HiddenSize, sums);
+        }
+
+        ColumnGatePanels.Pack(WeightIh, WeightHh, InputSize, HiddenSize, _cell.GateCount, width, panels, sums);
     }
 
     /// <summary>Writes the non-zero blocks of the GRU [r | z | n_x | n_h] layout from the row-major weights.</summary>

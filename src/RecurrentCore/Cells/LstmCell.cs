@@ -66,17 +66,21 @@ internal readonly struct LstmCell : ICell
 
     public static bool GatesFromProduct => true;
 
+    /// <summary>The folded bias b_ih + b_hh, one block per gate.</summary>
+    public static void PanelStartSums(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, int hidden, Span<float> sums) =>
+        FoldBias(biasIh, biasHh, sums);
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static unsafe void ForwardFromProduct<TS, TV>(LayerWeights weights, float* panels, float* x, float* hPrev, bool descending, in RowStep s)
         where TS : struct, ISimd<TV>
         where TV : unmanaged =>
-        LstmGates.ForwardFromProduct<TS, TV>(panels, weights.InputSize, weights.HiddenSize, x, hPrev, descending, s.Bias, s.CPrev, s.C, s.H);
+        LstmGates.ForwardFromProduct<TS, TV>(panels, weights.InputSize, weights.HiddenSize, x, hPrev, descending, true, null, s.CPrev, s.C, s.H);
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static unsafe void ForwardFromHiddenPanels<TS, TV>(LayerWeights weights, float* panels, bool descending, in RowStep s)
         where TS : struct, ISimd<TV>
         where TV : unmanaged =>
-        LstmGates.ForwardFromProduct<TS, TV>(panels, 0, weights.HiddenSize, null, s.HPrev, descending, s.Gates, s.CPrev, s.C, s.H);
+        LstmGates.ForwardFromProduct<TS, TV>(panels, 0, weights.HiddenSize, null, s.HPrev, descending, false, s.Gates, s.CPrev, s.C, s.H);
 
     /// <summary>dGates, dc_prev = dc_total⊙f and dh_prev = dGates·W_hh; inactive rows pass dh and dc through.</summary>
     public static void Backward<TProduct>(ref BackwardStep s)

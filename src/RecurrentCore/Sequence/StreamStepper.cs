@@ -75,16 +75,17 @@ internal abstract class StreamStepper
         public readonly StreamStepper Visit<TS, TV>()
             where TS : struct, ISimd<TV>
             where TV : unmanaged =>
-            RecurrentProducts.For(1, Model.Config.HiddenSize) == ProductKind.ColumnGemv
-                ? new RowStreamStepper<TCell, ColumnGemvProduct, TS, TV>(Model)
-                : new RowStreamStepper<TCell, RowGemvProduct, TS, TV>(Model);
+            PanelStreamStepper<TCell, TS, TV>.Fits(Model.Config.HiddenSize) ? new PanelStreamStepper<TCell, TS, TV>(Model)
+            : RecurrentProducts.For(1, Model.Config.HiddenSize) == ProductKind.ColumnGemv ? new RowStreamStepper<TCell, ColumnGemvProduct, TS, TV>(Model)
+            : new RowStreamStepper<TCell, RowGemvProduct, TS, TV>(Model);
     }
 }
 
 /// <summary>
-/// One stream of <typeparamref name="TCell"/> at width <typeparamref name="TS"/>: raw pointers into pinned state,
-/// the unchecked generic kernels, and (small H, a cell that starts with the full recurrent product) one
-/// column-blocked GEMV over [W_ihᵀ; W_hhᵀ] and [x; h], the folded bias added by the gate kernel.
+/// One stream of <typeparamref name="TCell"/> at width <typeparamref name="TS"/> where <see cref="PanelStreamStepper{TCell, TS, TV}"/>
+/// does not fit: raw pointers into pinned state, the unchecked generic kernels, and (small H, a cell that starts with
+/// the full recurrent product) one column-blocked GEMV over [W_ihᵀ; W_hhᵀ] and [x; h], the folded bias added by the
+/// gate kernel.
 /// </summary>
 internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamStepper
     where TCell : ICell
@@ -93,9 +94,7 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
     where TV : unmanaged
 {
     private readonly LayerWeights[] _weights;
-    private readonly bool _fused, _gatesFromProduct;
-    private readonly float*[] _panels;
-    private bool _descending;
+    private readonly bool _fused;
     private readonly int _inputSize, _hidden;
     private readonly float* _h, _c, _gates, _scratch, _z;
 
@@ -111,16 +110,6 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
 
         // LayerWeights keeps a fused layout only for a cell whose ForwardRow takes it (AddRecurrent = false).
         _fused = typeof(TProduct) == typeof(ColumnGemvProduct) && _weights[0].FusedTransposed is not null;
-        // Every layer's gates from its panels when the cell allows it and H fills whole registers (any H: one stream
-        // through (In + H)·G·H floats per step, no gate row stored); else the products and the row gate kernel.
-        _gatesFromProduct = TCell.GatesFromProduct && ColumnGatesKernel<TS, TV>.Fits(cfg.HiddenSize);
-        _panels = new float*[_gatesFromProduct ? cfg.NumLayers : 0];
-        for (int l = 0; l < _panels.Length; l++)
-        {
-            // Pinned, 64-byte aligned and kept alive by the layer's weights.
-            _panels[l] = _weights[l].GatePanels(TS.Count);
-        }
-
         _inputSize = cfg.InputSize;
         _hidden = cfg.HiddenSize;
         _h = (float*)Unsafe.AsPointer(ref H[0]);
@@ -157,41 +146,25 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                     {
                         step.Bias = bias;
                         step.H = hl;
-                        if (_gatesFromProduct)
-                        {
-                            // h is written register by register while later registers still need h_prev: read a copy,
-                            // unless H is one register, whose product has read all of h_prev before its gates write h
-                            // (the copy's store-to-load round trip would sit on the step-to-step latency chain).
-                            float* hPrev = hl;
-                            if (h != TS.Count)
-                            {
-                                RowCopy<TS, TV>.Copy(hl, _z, h);
-                                hPrev = _z;
-                            }
 
-                            TCell.ForwardFromProduct<TS, TV>(w, _panels[l], input, hPrev, _descending, in step);
+                        // Every gate kernel reads h_prev only through the recurrent product or element by element, so
+                        // the state updates in place.
+                        step.HPrev = hl;
+                        if (_fused)
+                        {
+                            RowCopy<TS, TV>.Copy(input, _z, inSize);
+                            RowCopy<TS, TV>.Copy(hl, _z + inSize, h);
+                            fixed (float* wt = w.FusedTransposed)
+                            {
+                                GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, w.FusedColumns, _z, _gates, accumulate: false);
+                            }
                         }
                         else
                         {
-                            // Every gate kernel reads h_prev only through the recurrent product or element by element, so
-                            // the state updates in place.
-                            step.HPrev = hl;
-                            if (_fused)
-                            {
-                                RowCopy<TS, TV>.Copy(input, _z, inSize);
-                                RowCopy<TS, TV>.Copy(hl, _z + inSize, h);
-                                fixed (float* wt = w.FusedTransposed)
-                                {
-                                    GemvKernel<TS, TV>.MultiplyTransposed(wt, inSize + h, w.FusedColumns, _z, _gates, accumulate: false);
-                                }
-                            }
-                            else
-                            {
-                                TProduct.ForwardRow<TS, TV>(w.Ih, input, _gates, accumulate: false);
-                            }
-
-                            TCell.ForwardRow<TProduct, TS, TV>(w, in step);
+                            TProduct.ForwardRow<TS, TV>(w.Ih, input, _gates, accumulate: false);
                         }
+
+                        TCell.ForwardRow<TProduct, TS, TV>(w, in step);
                     }
 
                     input = hl;
@@ -199,10 +172,6 @@ internal sealed unsafe class RowStreamStepper<TCell, TProduct, TS, TV> : StreamS
                 }
 
                 RowCopy<TS, TV>.Copy(input, py + ((nint)s * h), h);
-
-                // The panels' registers are independent: alternate their order so the next step starts on those
-                // still in cache (H = 256: half of 2 MiB stays in a 1 MiB L2). Same bits either way.
-                _descending = !_descending;
             }
         }
     }

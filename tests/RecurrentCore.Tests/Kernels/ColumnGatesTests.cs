@@ -1,3 +1,4 @@
+using RecurrentCore.Cells;
 using RecurrentCore.Kernels;
 using RecurrentCore.Kernels.Gates;
 using RecurrentCore.Kernels.Simd;
@@ -9,7 +10,9 @@ namespace RecurrentCore.Tests.Kernels;
 /// The streaming step's product over gate panels with the gates applied in registers
 /// (<see cref="ColumnGatesKernel{TS, TV}"/>): within the fused-gate bound of a double reference computed from the
 /// row-major weights; bitwise equal to the column GEMV on [W_ihᵀ; W_hhᵀ] followed by the gate kernel where the chains
-/// coincide (input size ≡ 0 mod 4, or fewer than 16 lanes); the same bits in either register order.
+/// coincide (input size ≡ 0 mod 4, or fewer than 16 lanes) when the biases are added after the product; with the biases
+/// as the panels' starting sums (the streaming step's layout) within the same bound; the same bits in either register
+/// order, and with one register, with h_prev and h the same buffer.
 /// </summary>
 [Trait("Category", "Kernels")]
 public class ColumnGatesTests
@@ -133,8 +136,23 @@ public class ColumnGatesTests
             var panels = new float[ColumnGatePanels.Length(inputs, n, g)];
             ColumnGatePanels.Pack(wih, whh, inputs, n, g, TS.Count, panels);
 
+            // The streaming step's panels: each register's sums start from the biases the cell puts there.
+            var startSums = new float[ColumnGatePanels.StartRegisters * n];
+            if (Gru)
+            {
+                GruCell.PanelStartSums(bias, biasHh, n, startSums);
+            }
+            else
+            {
+                LstmCell.PanelStartSums(bias, new float[4 * n], n, startSums);
+            }
+
+            var started = new float[ColumnGatePanels.Length(inputs, n, g, startSums: true)];
+            ColumnGatePanels.Pack(wih, whh, inputs, n, g, TS.Count, started, startSums);
+
             using var mem = new GuardedMemory();
             var gp = mem.Alloc(panels);
+            var gs = mem.Alloc(started);
             var gwt = mem.Alloc(wt);
             var gx = mem.Alloc(x);
             var gz = mem.Alloc(z);
@@ -148,26 +166,53 @@ public class ColumnGatesTests
             var hA = mem.Alloc(n);
             var hB = mem.Alloc(n);
             var hC = mem.Alloc(n);
-            fixed (float* pp = gp, pwt = gwt, px = gx, pz = gz, pb = gb, pbh = gbh, pg = gates, php = hPrev)
+            var stateS = mem.Alloc(prev);
+            var stateT = mem.Alloc(prev);
+            var hS = mem.Alloc(n);
+            var hT = mem.Alloc(n);
+
+            // One register: the stream's state is h_prev and h at once (the product reads all of it before the gates write).
+            var stateU = mem.Alloc(prev);
+            var hU = mem.Alloc(prev);
+            fixed (float* pp = gp, ps = gs, pwt = gwt, px = gx, pz = gz, pb = gb, pbh = gbh, pg = gates, php = hPrev)
             fixed (float* sa = stateA, sb = stateB, sc = stateC, ha = hA, hb = hB, hc = hC)
+            fixed (float* ss = stateS, st = stateT, su = stateU, hs = hS, ht = hT, hu = hU)
             {
                 GemvKernel<TS, TV>.MultiplyTransposed(pwt, rows, cols, pz, pg, accumulate: false);
                 if (Gru)
                 {
                     GruGates.ForwardFused<TS, TV>(n, pg, pb, pbh, php, ha);
-                    GruGates.ForwardFromProduct<TS, TV>(pp, inputs, n, px, php, false, pb, pbh, hb);
-                    GruGates.ForwardFromProduct<TS, TV>(pp, inputs, n, px, php, true, pb, pbh, hc);
+                    GruGates.ForwardFromProduct<TS, TV>(pp, inputs, n, px, php, false, false, pb, pbh, hb);
+                    GruGates.ForwardFromProduct<TS, TV>(pp, inputs, n, px, php, true, false, pb, pbh, hc);
+                    GruGates.ForwardFromProduct<TS, TV>(ps, inputs, n, px, php, false, true, null, null, hs);
+                    GruGates.ForwardFromProduct<TS, TV>(ps, inputs, n, px, php, true, true, null, null, ht);
+                    if (n == TS.Count)
+                    {
+                        GruGates.ForwardFromProduct<TS, TV>(ps, inputs, n, px, hu, false, true, null, null, hu);
+                    }
                 }
                 else
                 {
                     // c is updated in place in the state buffers.
                     LstmGates.Forward<TS, TV>(n, pg, pb, sa, sa, ha, null, false);
-                    LstmGates.ForwardFromProduct<TS, TV>(pp, inputs, n, px, php, false, pb, sb, sb, hb);
-                    LstmGates.ForwardFromProduct<TS, TV>(pp, inputs, n, px, php, true, pb, sc, sc, hc);
+                    LstmGates.ForwardFromProduct<TS, TV>(pp, inputs, n, px, php, false, false, pb, sb, sb, hb);
+                    LstmGates.ForwardFromProduct<TS, TV>(pp, inputs, n, px, php, true, false, pb, sc, sc, hc);
+                    LstmGates.ForwardFromProduct<TS, TV>(ps, inputs, n, px, php, false, true, null, ss, ss, hs);
+                    LstmGates.ForwardFromProduct<TS, TV>(ps, inputs, n, px, php, true, true, null, st, st, ht);
+                    if (n == TS.Count)
+                    {
+                        LstmGates.ForwardFromProduct<TS, TV>(ps, inputs, n, px, hu, false, true, null, su, su, hu);
+                    }
                 }
             }
 
             Assert.True(hB.SequenceEqual(hC) && stateB.SequenceEqual(stateC), $"{what}: register order changed the bits");
+            Assert.True(hS.SequenceEqual(hT) && stateS.SequenceEqual(stateT), $"{what}: register order changed the bits (start sums)");
+            if (n == TS.Count)
+            {
+                Assert.True(hU.SequenceEqual(hS) && stateU.SequenceEqual(stateS), $"{what}: h in place changed the bits");
+            }
+
             if (TS.Count < 16 || inputs % 4 == 0)
             {
                 Assert.True(hA.SequenceEqual(hB), $"{what}: h differs from product-then-gates");
@@ -188,11 +233,13 @@ public class ColumnGatesTests
             {
                 var r = GateReference.LstmForward(sums, Array.ConvertAll(bias, v => (double)v), dprev, n);
                 KernelCases.Close(stateB, r.C, 1e-5, 1e-5, $"{what} c");
+                KernelCases.Close(stateS, r.C, 1e-5, 1e-5, $"{what} c (start sums)");
                 expectH = r.H;
             }
 
             // The product's rounding (Σ|w·z| ≤ rows/2) on top of the gate kernel's 1e-6 bound.
             KernelCases.Close(hB, expectH, 1e-5, 1e-5, $"{what} h");
+            KernelCases.Close(hS, expectH, 1e-5, 1e-5, $"{what} h (start sums)");
             mem.Verify();
         }
     }

@@ -41,6 +41,8 @@ public class RefreshWeightsTests
     [InlineData(CellKind.RnnTanh, 9)]
     [InlineData(CellKind.Lstm, 16)]
     [InlineData(CellKind.Gru, 16)]
+    [InlineData(CellKind.Lstm, 32)]
+    [InlineData(CellKind.Gru, 32)]
     public void Refreshed_stream_equals_a_rebuilt_one(CellKind cell, int hidden)
     {
         var rng = new Random(11);
@@ -48,7 +50,8 @@ public class RefreshWeightsTests
         var p = FastPathHarness.Parameters(cfg, rng, 0.4);
         var layer = RecurrentLayer.FromParameters(p);
 
-        // A stream made before the change (H = 16: its gate panels are laid out now) must see the new weights too.
+        // A stream made before the change (H = 16, 32: its gate panels, biases included, are laid out now) must see the new
+        // weights too.
         var early = layer.CreateStream();
         var p2 = FastPathHarness.Parameters(cfg, rng, 0.4);
         FastPathHarness.Overwrite(layer, p2);

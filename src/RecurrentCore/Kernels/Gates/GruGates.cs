@@ -9,7 +9,8 @@ namespace RecurrentCore.Kernels.Gates;
 /// forward and backward side by side. <c>gi = W_ih·x</c> and <c>gh = W_hh·h_prev</c> rows hold 3H values each.
 /// <list type="bullet">
 /// <item>Forward: <c>r = σ(gi_r + gh_r)</c>, <c>z = σ(gi_z + gh_z)</c>, <c>n = tanh(gi_n + r⊙gh_n)</c>,
-/// <c>h = (1 − z)⊙n + z⊙h_prev</c> (computed as <c>n + z⊙(h_prev − n)</c>); biases, when given, are added first.</item>
+/// <c>h = (1 − z)⊙n + z⊙h_prev</c> (computed as <c>fma(1 − z, n, z⊙h_prev)</c>: 1 − z is exact for z ≥ ½, and only the
+/// last multiply-add waits on n); biases, when given, are added first.</item>
 /// <item>Backward, given dh: <c>dn = dh⊙(1−z)</c>, <c>dz = dh⊙(h_prev − n)</c>, <c>da_n = dn⊙(1−n²)</c>,
 /// <c>da_r = da_n⊙gh_n⊙r(1−r)</c>, <c>da_z = dz⊙z(1−z)</c>; <c>dGi = [da_r | da_z | da_n]</c>,
 /// <c>dGh = [da_r | da_z | da_n⊙r]</c>, <c>dh_prev = dh⊙z</c> (the caller adds <c>W_hhᵀ·dGh</c>).</item>
@@ -190,16 +191,19 @@ internal static unsafe class GruGates
     /// <see cref="ForwardFused"/> straight from the product: the sums [r | z | n_x | n_h] over x
     /// (<paramref name="inputs"/>) and <paramref name="hPrev"/> from the layer's panels
     /// (<see cref="ColumnGatesKernel{TS, TV}"/>, 3 blocks), handed over in registers. H must be a multiple of
-    /// <c>TS.Count</c>; the biases may be null; <paramref name="hPrev"/> must not be <paramref name="h"/> (pass a copy).
+    /// <c>TS.Count</c>; the biases may be null (they are, when the panels carry them as their
+    /// <paramref name="startSums"/>: <c>[b_ir + b_hr | b_iz + b_hz | b_in | b_hn]</c>); <paramref name="hPrev"/> must not
+    /// be <paramref name="h"/> (pass a copy) unless H is one register, whose product reads all of h_prev before its gates
+    /// write h.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ForwardFromProduct<TS, TV>(
-        float* panels, int inputs, int hidden, float* x, float* hPrev, bool descending, float* biasIh, float* biasHh, float* h)
+        float* panels, int inputs, int hidden, float* x, float* hPrev, bool descending, bool startSums, float* biasIh, float* biasHh, float* h)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
     {
         var k = new ForwardRow { BiasIh = biasIh, BiasHh = biasHh, HPrev = hPrev, H = h, Hidden = hidden, Fused = true };
-        ColumnGatesKernel<TS, TV>.Run(panels, inputs, hidden, x, hPrev, descending, ref k);
+        ColumnGatesKernel<TS, TV>.Run(panels, inputs, hidden, x, hPrev, descending, startSums, ref k);
     }
 
     /// <summary>The row backward at width <typeparamref name="TS"/>, no checks.</summary>
@@ -280,8 +284,9 @@ internal static unsafe class GruGates
             var r = SigmoidOperator.Invoke<TS, TV>(ar);
             var z = SigmoidOperator.Invoke<TS, TV>(az);
             var nn = TanhOperator.Invoke<TS, TV>(TS.MultiplyAdd(r, ghn, ain));
+            // (1 − z)·n + z·h_prev with both products' other factors ready before n: one multiply-add waits on tanh.
             var hp = TS.Load(HPrev + j);
-            TS.Store(TS.MultiplyAdd(z, TS.Subtract(hp, nn), nn), H + j);
+            TS.Store(TS.MultiplyAdd(TS.Subtract(TS.Create(1f), z), nn, TS.Multiply(z, hp)), H + j);
             if (Save)
             {
                 float* gi = Gi + j;

@@ -247,16 +247,18 @@ internal static unsafe class LstmGates
     /// The inference row forward straight from the product: the gate sums over x (<paramref name="inputs"/>) and
     /// <paramref name="hPrev"/> from the layer's panels (<see cref="ColumnGatesKernel{TS, TV}"/>, 4 blocks), the gates of
     /// each register applied while its sums are in registers. H must be a multiple of <c>TS.Count</c>;
-    /// <paramref name="bias"/> may be null; <paramref name="hPrev"/> must not be <paramref name="h"/> (pass a copy).
+    /// <paramref name="bias"/> may be null (it is, when the panels carry the bias as their <paramref name="startSums"/>);
+    /// <paramref name="hPrev"/> must not be <paramref name="h"/> (pass a copy) unless H is one register, whose product
+    /// reads all of h_prev before its gates write h.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ForwardFromProduct<TS, TV>(
-        float* panels, int inputs, int hidden, float* x, float* hPrev, bool descending, float* bias, float* cPrev, float* c, float* h)
+        float* panels, int inputs, int hidden, float* x, float* hPrev, bool descending, bool startSums, float* bias, float* cPrev, float* c, float* h)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
     {
         var k = new ForwardRow { Bias = bias, CPrev = cPrev, C = c, H = h, Hidden = hidden };
-        ColumnGatesKernel<TS, TV>.Run(panels, inputs, hidden, x, hPrev, descending, ref k);
+        ColumnGatesKernel<TS, TV>.Run(panels, inputs, hidden, x, hPrev, descending, startSums, ref k);
     }
 
     private struct ForwardRow : IRowKernel, IGateBlocks

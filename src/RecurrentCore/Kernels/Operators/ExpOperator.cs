@@ -22,6 +22,9 @@ internal readonly struct ExpOperator : IUnaryOperator
     private const float Ln2Hi = 0.693359375f;
     private const float Ln2Lo = -2.12194440e-4f;
 
+    // ln2 rounded to float (0.693147182464599609375; ln2 − Ln2 = −1.9e−9).
+    private const float Ln2 = 0.693147182f;
+
     private const float P0 = 1.9875691500e-4f;
     private const float P1 = 1.3981999507e-3f;
     private const float P2 = 8.3334519073e-3f;
@@ -47,16 +50,22 @@ internal readonly struct ExpOperator : IUnaryOperator
         Reduced<TS, TV>(TS.MaxNative(TS.Create(MinInput), x));
 
     /// <summary>
-    /// <c>eˣ − 1</c> and <c>eˣ + 1</c>, each rounded once, for x ∈ [−87, 0] (or NaN) that the caller has clamped:
-    /// <c>2^n·q + (2^n ∓ 1)</c> with <c>q = r + r²·P(r)</c> of the same reduction and polynomial, so eˣ − 1 does not
-    /// cancel near 0 (n = 0 gives q itself); 2^n is one normal float on this range and 2^n ± 1 is exact for n ≥ −23.
+    /// <c>eˣ − 1</c> and <c>eˣ + 1</c>, each rounded once, for x ∈ [−20, 0] (or NaN) that the caller has clamped:
+    /// <c>2^n·q + (2^n ∓ 1)</c> with <c>q = r + r²·P(r)</c> of the same polynomial, so eˣ − 1 does not cancel near 0
+    /// (n = 0 gives q itself); 2^n is one normal float on this range and 2^n ± 1 is exact for n ≥ −23.
+    /// The reduction is one multiply-add with ln2 rounded to float (<see cref="Ln2"/>): on this range |n| ≤ 29, so r is
+    /// off by at most 29·|ln2 − Ln2| = 5.5e−8, which moves eˣ by that relative amount; eˣ − 1 and eˣ + 1 move by at most
+    /// eˣ·5.5e−8 (1.4e−9 of their size at n = −1, less beyond), well below half an ULP. tanh waits on this twice per
+    /// step: one multiply-add less.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void OffsetsNonPositive<TS, TV>(TV x, out TV minusOne, out TV plusOne)
         where TS : struct, ISimd<TV>
         where TV : unmanaged
     {
-        var p = Polynomial<TS, TV>(x, out var shifted, out var r, out var r2);
+        var shifted = TS.MultiplyAdd(x, TS.Create(Log2E), TS.Create(Shifter));
+        var r = TS.MultiplyAdd(TS.Subtract(shifted, TS.Create(Shifter)), TS.Create(-Ln2), x);
+        var p = Estrin<TS, TV>(r, out var r2);
         var q = TS.MultiplyAdd(p, r2, r);
         var s = TS.IntShiftLeft(TS.IntAdd(TS.IntSubtract(shifted, TS.Create(Shifter)), TS.CreateBits(127)), 23);
         var one = TS.Create(1f);
@@ -96,9 +105,17 @@ internal readonly struct ExpOperator : IUnaryOperator
         var n = TS.Subtract(shifted, TS.Create(Shifter));
         r = TS.MultiplyAdd(n, TS.Create(-Ln2Hi), x);
         r = TS.MultiplyAdd(n, TS.Create(-Ln2Lo), r);
+        return Estrin<TS, TV>(r, out r2);
+    }
 
-        // Estrin's scheme: three independent pairs, joined by r², so the chain is three fused multiply-adds deep where
-        // Horner's is five (the step kernels wait on exp twice per step).
+    /// <summary><c>P(r)</c> by Estrin's scheme, and r².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Estrin<TS, TV>(TV r, out TV r2)
+        where TS : struct, ISimd<TV>
+        where TV : unmanaged
+    {
+        // Three independent pairs, joined by r², so the chain is three fused multiply-adds deep where Horner's is five
+        // (the step kernels wait on exp twice per step).
         r2 = TS.Multiply(r, r);
         var a = TS.MultiplyAdd(TS.Create(P4), r, TS.Create(P5));
         var b = TS.MultiplyAdd(TS.Create(P2), r, TS.Create(P3));
