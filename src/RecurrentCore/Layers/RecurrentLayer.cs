@@ -1,3 +1,4 @@
+using System.Globalization;
 using RecurrentCore.Interop;
 using RecurrentCore.Kernels;
 using RecurrentCore.Sequence;
@@ -45,11 +46,15 @@ public sealed class RecurrentLayer
     /// <summary>Builds a layer from parameters in PyTorch layout (rounded to float32).</summary>
     /// <param name="parameters">The weights and biases.</param>
     /// <param name="variant">The kernel variant; <see cref="KernelCatalog.Active"/> when null.</param>
-    /// <exception cref="ArgumentException">The variant is not supported on this machine.</exception>
+    /// <exception cref="ArgumentException">The variant is not supported on this machine, or a finite value is beyond
+    /// float32's range (rounding would make it ±∞): the message names the parameter and the index.</exception>
     public static RecurrentLayer FromParameters(RecurrentParameters parameters, KernelVariant? variant = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        return FromArrays(parameters.Config, (layer, dir, kind) => ToSingle(parameters[layer, dir, kind]), variant);
+        return FromArrays(
+            parameters.Config,
+            (layer, dir, kind) => ToSingle(parameters[layer, dir, kind], RecurrentParameters.Name(layer, dir, kind), nameof(parameters)),
+            variant);
     }
 
     /// <summary>Builds a layer from float32 arrays in PyTorch layout, keyed by PyTorch name (weight_ih_l0, ...).</summary>
@@ -220,12 +225,20 @@ public sealed class RecurrentLayer
         return config.ProjSize > 0 ? new RecurrentLayer(new ProjectedLstm(config, v, get)) : new RecurrentLayer(new SequenceModel(config, v, get));
     }
 
-    private static float[] ToSingle(double[] data)
+    private static float[] ToSingle(double[] data, string name, string paramName)
     {
         var f = new float[data.Length];
         for (int i = 0; i < data.Length; i++)
         {
             f[i] = (float)data[i];
+            if (float.IsInfinity(f[i]) && double.IsFinite(data[i]))
+            {
+                throw new ArgumentException(
+                    string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"parameter '{name}': value {data[i]:R} at index {i} is beyond float32's range (±{float.MaxValue:R}) and would become infinite"),
+                    paramName);
+            }
         }
 
         return f;

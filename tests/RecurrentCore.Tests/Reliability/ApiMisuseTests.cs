@@ -273,6 +273,27 @@ public class ApiMisuseTests
         Assert.Contains("not supported", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A finite double that rounds past float32's range would become ±∞ in the layer: refused, naming the parameter and
+    /// the index (the safetensors/state_dict readers refuse it the same way); the largest double that still rounds to
+    /// float.MaxValue is kept as it is.
+    /// </summary>
+    [Fact]
+    public void Building_a_layer_from_parameters_beyond_float32_names_the_parameter()
+    {
+        var s = Setup.Create(CellKind.Gru, false);
+        var w = s.Parameters[0, 0, ParameterKind.WeightHh];
+        w[5] = -1e39;
+        var e = Assert.Throws<ArgumentException>(() => RecurrentLayer.FromParameters(s.Parameters));
+        Assert.Contains("parameter 'weight_hh_l0': value -1E+39 at index 5 is beyond float32's range", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => QuantizedLayer.FromParameters(s.Parameters, WeightFormat.Int8));
+
+        // float.MaxValue plus a quarter of its ULP (2^104) rounds back to float.MaxValue: a finite weight, accepted.
+        w[5] = (double)float.MaxValue + Math.Pow(2, 102);
+        Assert.Equal(float.MaxValue, (float)w[5]);
+        Assert.NotNull(RecurrentLayer.FromParameters(s.Parameters));
+    }
+
     /// <summary>One layer with fixed data; Run returns the bits of output, h_n (and c_n).</summary>
     private sealed record Setup(RecurrentConfig Config, RecurrentParameters Parameters, RecurrentLayer Layer, float[] X, float[] H0, float[] C0, float[] Dy)
     {
