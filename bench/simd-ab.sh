@@ -6,7 +6,7 @@
 set -euo pipefail
 A=$1 B=$2 N=${3:-5} T=$(mktemp -d) REPO=$(cd "$(dirname "$0")/.." && pwd)
 for s in A B; do dll=${!s}; dotnet build "$REPO/bench/kernel-ab" -c Release -o "$T/$s" -p:RcDll="$dll" -v q >/dev/null; done
-M='Tile Multiply MultiplyTransposed MultiplyTransposedInOrder MultiplyTransposedInterleaved MultiplyNarrow Column1 Forward Backward Exp Sigmoid Tanh'
+M='Tile PackA One Multiply MultiplyTransposed MultiplyTransposedInOrder MultiplyTransposedInterleaved MultiplyNarrow Column1 Forward Backward Exp Sigmoid Tanh'
 for e in X=1 DOTNET_EnableAVX512=0 DOTNET_EnableHWIntrinsic=0; do
   for s in A B; do
     env $e "$T/$s/kernel-ab" > "$T/h-$s"

@@ -78,10 +78,9 @@ internal readonly struct GruCell : ICell
     /// <summary>[b_ir + b_hr | b_iz + b_hz | b_in | b_hn]: the r and z sums take both biases, n_x and n_h one each.</summary>
     public static void PanelStartSums(ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh, int hidden, Span<float> sums)
     {
-        int h = hidden;
-        System.Numerics.Tensors.TensorPrimitives.Add(biasIh[..(2 * h)], biasHh[..(2 * h)], sums[..(2 * h)]);
-        biasIh.Slice(2 * h, h).CopyTo(sums.Slice(2 * h, h));
-        biasHh.Slice(2 * h, h).CopyTo(sums.Slice(3 * h, h));
+        // The first three blocks are what the reset-before GRU folds into its projection bias.
+        GruResetBeforeCell.FoldBias(biasIh, biasHh, sums[..(3 * hidden)]);
+        biasHh.Slice(2 * hidden, hidden).CopyTo(sums.Slice(3 * hidden, hidden));
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

@@ -19,7 +19,6 @@ internal sealed class LayerWeights
     private float[]? _hiddenPanels;
     private int _hiddenPanelWidth;
     private int _hiddenPanelsOffset;
-    private bool _hiddenPanelsStale;
     private nint _hiddenPanelsReady;
 
     public LayerWeights(CellType cell, int inputSize, int hiddenSize, float[] weightIh, float[] weightHh, float[]? biasIh, float[]? biasHh, KernelVariant variant)
@@ -155,10 +154,11 @@ internal sealed class LayerWeights
     /// </summary>
     public unsafe float* HiddenPanels(int width)
     {
-        // Every Forward asks: once laid out and current, answer without the lock (published after the packing below;
-        // Refresh, which makes them stale, never runs beside a Forward).
+        // Every Forward asks: once laid out and current, answer without the lock. The pointer is published (release)
+        // only after the packing below and cleared by Refresh, so a non-zero pointer read here (acquire) always comes
+        // after its panels' data, on any memory model. Refresh never runs beside a Forward.
         nint ready = Volatile.Read(ref _hiddenPanelsReady);
-        if (ready != 0 && _hiddenPanelWidth == width && !_hiddenPanelsStale)
+        if (ready != 0 && _hiddenPanelWidth == width)
         {
             return (float*)ready;
         }
@@ -171,17 +171,14 @@ internal sealed class LayerWeights
                 _hiddenPanelsReady = 0;
                 _hiddenPanels = ColumnGatePanels.Allocate(length, out _hiddenPanelsOffset);
                 _hiddenPanelWidth = width;
-                _hiddenPanelsStale = true;
             }
 
             float* aligned = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref _hiddenPanels[_hiddenPanelsOffset]);
-            if (_hiddenPanelsStale)
+            if (_hiddenPanelsReady == 0)
             {
                 ColumnGatePanels.Pack([], WeightHh, 0, HiddenSize, _cell.GateCount, width, new Span<float>(aligned, length));
-                _hiddenPanelsStale = false;
+                Volatile.Write(ref _hiddenPanelsReady, (nint)aligned);
             }
-
-            Volatile.Write(ref _hiddenPanelsReady, (nint)aligned);
 
             return aligned;
         }
@@ -213,7 +210,8 @@ internal sealed class LayerWeights
                 PackGatePanels(_panelWidth, _panels.AsSpan(_panelsOffset, length));
             }
 
-            _hiddenPanelsStale = true;
+            // Stale: the next HiddenPanels re-packs them before publishing the pointer again.
+            Volatile.Write(ref _hiddenPanelsReady, 0);
         }
 
         FoldBias();

@@ -151,15 +151,22 @@ public sealed class HostTensor
     internal static float NarrowChecked(double value, long index, string sourceName)
     {
         float narrowed = (float)value;
-        if (float.IsInfinity(narrowed) && double.IsFinite(value))
+        if (BeyondFloat32(value, narrowed, $"flat index {index}") is { } why)
         {
-            throw InteropFormatException.Create(
-                sourceName,
-                $"value {value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} at flat index {index} is beyond float32's range (±{float.MaxValue.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}) and would become infinite");
+            throw InteropFormatException.Create(sourceName, why);
         }
 
         return narrowed;
     }
+
+    /// <summary>
+    /// Why <paramref name="value"/> (at <paramref name="where"/>) cannot be narrowed to <paramref name="narrowed"/>: a
+    /// finite double that rounds to ±∞ in float32; null when it can.
+    /// </summary>
+    internal static string? BeyondFloat32(double value, float narrowed, string where) =>
+        float.IsInfinity(narrowed) && double.IsFinite(value)
+            ? $"value {value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} at {where} is beyond float32's range (±{float.MaxValue.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}) and would become infinite"
+            : null;
 
     /// <summary>
     /// The elements as <see cref="double"/>: every floating dtype widens exactly; I32, U8 and I8 exactly; I64 rounds

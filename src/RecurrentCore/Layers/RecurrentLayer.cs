@@ -231,13 +231,9 @@ public sealed class RecurrentLayer
         for (int i = 0; i < data.Length; i++)
         {
             f[i] = (float)data[i];
-            if (float.IsInfinity(f[i]) && double.IsFinite(data[i]))
+            if (HostTensor.BeyondFloat32(data[i], f[i], string.Create(CultureInfo.InvariantCulture, $"index {i}")) is { } why)
             {
-                throw new ArgumentException(
-                    string.Create(
-                        CultureInfo.InvariantCulture,
-                        $"parameter '{name}': value {data[i]:R} at index {i} is beyond float32's range (±{float.MaxValue:R}) and would become infinite"),
-                    paramName);
+                throw new ArgumentException($"parameter '{name}': {why}", paramName);
             }
         }
 

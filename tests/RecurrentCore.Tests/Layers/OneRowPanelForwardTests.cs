@@ -92,6 +92,20 @@ public class OneRowPanelForwardTests
         Same(Run(layer.CreateWorkspace(T + 2, 3)), "a larger workspace");
         using var threaded = layer.CreateWorkspace(T, 1, threads: 3);
         Same(Run(threaded), "3 threads");
+
+        // The panels are what the loop computes with (not a path beside it that the checks above would also pass):
+        // NaN in the first layer's forward panels reaches the output. The scalar width keeps the product path.
+        if (variant != KernelVariant.Scalar)
+        {
+            int lanes = variant switch { KernelVariant.Avx512 => 16, KernelVariant.Avx2Fma => 8, _ => 4 };
+            int blocks = lstm ? 4 : 3;
+            unsafe
+            {
+                new Span<float>(layer.Model.Weights(0, 0).HiddenPanels(lanes), ColumnGatePanels.Length(0, hidden, blocks)).Fill(float.NaN);
+            }
+
+            Assert.Contains(Run(ws).Y, float.IsNaN);
+        }
     }
 
     /// <summary>

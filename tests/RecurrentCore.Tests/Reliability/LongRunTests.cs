@@ -214,17 +214,10 @@ public class LongRunTests(ITestOutputHelper log)
     }
 
     /// <summary>
-    /// No allocation on this thread in the measured loop (CI sizes: exactly 0 bytes). One million-step LSTM
-    /// truncated-BPTT run was charged 24 bytes in total (every other long run: 0; cause not identified — the same loop
-    /// allocates 0 over 20,000 steps): a one-off, not a per-step cost, so the long runs allow 1 KB in total, a
-    /// thousandth of a byte per step. The heap is process-wide (xUnit's own threads allocate too), so it only has to
-    /// stay within 1 MB.
-    /// </summary>
-    /// <summary>
     /// One long measurement cannot tell the runtime's one-off bookkeeping (tiered compilation charged 7,696 B to one CI
     /// call) from a leak, so the exact zero per step is AllocationAssert's; here a bound twice that one-off, far below
     /// any per-step or per-chunk allocation over the run (8 B × 200 chunks would already be 1,600 B: the exact check
-    /// catches that).
+    /// catches that). The heap is process-wide (xUnit's own threads allocate too), so it only has to stay within 1 MB.
     /// </summary>
     private const long OneOffAllowance = 16 << 10;
 

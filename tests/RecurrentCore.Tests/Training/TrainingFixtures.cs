@@ -55,7 +55,6 @@ internal static class TrainingFixtures
     public static void Close(double expected, double actual, string what, double rtol = RelativeTolerance, double atol = AbsoluteTolerance) =>
         Assert.True(Math.Abs(actual - expected) <= (rtol * Math.Abs(expected)) + atol, $"{what}: expected {expected:R}, got {actual:R}");
 
-    /// <summary>Bytes allocated on this thread by <paramref name="action"/> after one warm-up call.</summary>
     /// <summary>Bytes one warm call allocates on this thread (<see cref="AllocationAssert.Bytes"/>: one-off tiering work excluded).</summary>
     public static long Allocated(Action action) => AllocationAssert.Bytes(action);
 

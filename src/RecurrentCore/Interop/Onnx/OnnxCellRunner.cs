@@ -57,20 +57,9 @@ internal sealed class OnnxCellRunner
     /// <summary>Buffers for runs of <paramref name="t"/> steps of <paramref name="b"/> rows, made once and reused.</summary>
     public Scratch CreateScratch(int t, int b) => new(this, t, b);
 
-    /// <summary>Runs on time-major data: X (T, B, I), states (D, B, H); returns Y (T, D, B, H), Y_h, Y_c (D, B, H).</summary>
-    public RecurrentOperatorOutputs Run(int t, int b, double[] x, int[]? lengths, double[]? h0, double[]? c0)
-    {
-        int n = Spec.Directions * b * Spec.HiddenSize;
-        var y = new double[t * n];
-        var yh = new double[n];
-        var yc = _cells[0].HasCellState ? new double[n] : null;
-        Run(CreateScratch(t, b), x, lengths, h0, c0, y, yh, yc ?? []);
-        return new RecurrentOperatorOutputs(y, yh, yc);
-    }
-
     /// <summary>
-    /// As <see cref="Run(int, int, double[], int[], double[], double[])"/> into caller buffers, allocating nothing: an
-    /// empty <paramref name="lengths"/>, <paramref name="h0"/> or <paramref name="c0"/> is absent (full length, zeros).
+    /// Runs on time-major data, X (T, B, I) and states (D, B, H), into caller buffers Y (T, D, B, H), Y_h and Y_c
+    /// (D, B, H), allocating nothing: an empty <paramref name="lengths"/>, <paramref name="h0"/> or <paramref name="c0"/> is absent (full length, zeros).
     /// </summary>
     public void Run(Scratch s, ReadOnlySpan<double> x, ReadOnlySpan<int> lengths, ReadOnlySpan<double> h0, ReadOnlySpan<double> c0, Span<double> y, Span<double> yh, Span<double> yc)
     {

@@ -110,7 +110,7 @@ internal sealed class OnnxFastRecurrent
 
         var output = s.Output;
         var hn = s.HN;
-        bool lstm = Layer.Config.Cell == CellKind.Lstm;
+        bool lstm = HasCellState;
         var cn = s.CN;
         Span<float> h0f = h0.IsEmpty ? default : s.H0;
         Span<float> c0f = c0.IsEmpty || !lstm ? default : s.C0;
@@ -180,7 +180,7 @@ internal sealed class OnnxFastRecurrent
             }
 
             int n = owner.Spec.Directions * b * owner.Spec.HiddenSize;
-            bool lstm = layer.Config.Cell == CellKind.Lstm;
+            bool lstm = owner.HasCellState;
             X = new float[t * b * layer.Config.InputSize];
             Output = new float[t * n];
             HN = new float[n];

@@ -453,8 +453,9 @@ internal static unsafe class GruResetBeforeGates
             }
 
             var nn = TanhOperator.Invoke<TS, TV>(an);
+            // As GruGates: (1 − z)·n + z·h_prev, only the last multiply-add waiting on tanh.
             var hp = TS.Load(HPrev + j);
-            TS.Store(TS.MultiplyAdd(z, TS.Subtract(hp, nn), nn), H + j);
+            TS.Store(TS.MultiplyAdd(TS.Subtract(TS.Create(1f), z), nn, TS.Multiply(z, hp)), H + j);
             if (Save)
             {
                 TS.Store(nn, g + (2 * n));

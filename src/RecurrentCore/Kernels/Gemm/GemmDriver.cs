@@ -165,9 +165,9 @@ internal static unsafe class GemmDriver
 
         // Rows of A (the forward's inputs, dG for dX and dh_prev). With unit steps, 4×4 blocks: four rows' next four
         // elements loaded, transposed in registers, stored into four destination rows. The element-by-element copy
-        // below took 11 % of a 256³ forward product and 6 % of a 1024³ one; this takes 256³ from 101 to 110 GFLOP/s
+        // below took 11 % of a 256³ forward product and 6 % of a 1024³ one; this takes 256³ from 100–101 to 108–109 GFLOP/s
         // (taskset -c 0, EPYC Zen 4, docs/benchmarks.md). Same bits: a copy.
-        int depth4 = aStep == 1 && rows >= 4 ? depth & ~3 : 0, rows4 = rows & ~3;
+        int depth4 = aStep == 1 && rows >= 4 && Simd.Simd128.HasNativeTranspose4 ? depth & ~3 : 0, rows4 = rows & ~3;
         for (int r = 0; r < depth4; r += 4)
         {
             float* dst = ap + (r * mr);

@@ -24,32 +24,24 @@ internal readonly unsafe partial struct Simd128 : ISimd<V>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(V value) => (value.GetElement(0) + value.GetElement(2)) + (value.GetElement(1) + value.GetElement(3));
 
-    /// <summary>Transposes in place the 4×4 block whose rows are <paramref name="r0"/>..<paramref name="r3"/>.</summary>
+    /// <summary>Whether <see cref="Transpose4"/> exists here (SSE: eight shuffles).</summary>
+    public static bool HasNativeTranspose4 => Sse.IsSupported;
+
+    /// <summary>
+    /// Transposes in place the 4×4 block whose rows are <paramref name="r0"/>..<paramref name="r3"/>. Only where
+    /// <see cref="HasNativeTranspose4"/>: elsewhere sixteen element moves would be no faster than the callers' scalar copy.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Transpose4(ref V r0, ref V r1, ref V r2, ref V r3)
     {
-        if (Sse.IsSupported)
-        {
-            var t0 = Sse.UnpackLow(r0, r1);
-            var t1 = Sse.UnpackHigh(r0, r1);
-            var t2 = Sse.UnpackLow(r2, r3);
-            var t3 = Sse.UnpackHigh(r2, r3);
-            r0 = Sse.MoveLowToHigh(t0, t2);
-            r1 = Sse.MoveHighToLow(t2, t0);
-            r2 = Sse.MoveLowToHigh(t1, t3);
-            r3 = Sse.MoveHighToLow(t3, t1);
-        }
-        else
-        {
-            var a = r0;
-            var b = r1;
-            var c = r2;
-            var d = r3;
-            r0 = Vector128.Create(a.GetElement(0), b.GetElement(0), c.GetElement(0), d.GetElement(0));
-            r1 = Vector128.Create(a.GetElement(1), b.GetElement(1), c.GetElement(1), d.GetElement(1));
-            r2 = Vector128.Create(a.GetElement(2), b.GetElement(2), c.GetElement(2), d.GetElement(2));
-            r3 = Vector128.Create(a.GetElement(3), b.GetElement(3), c.GetElement(3), d.GetElement(3));
-        }
+        var t0 = Sse.UnpackLow(r0, r1);
+        var t1 = Sse.UnpackHigh(r0, r1);
+        var t2 = Sse.UnpackLow(r2, r3);
+        var t3 = Sse.UnpackHigh(r2, r3);
+        r0 = Sse.MoveLowToHigh(t0, t2);
+        r1 = Sse.MoveHighToLow(t2, t0);
+        r2 = Sse.MoveLowToHigh(t1, t3);
+        r3 = Sse.MoveHighToLow(t3, t1);
     }
 
     /// <remarks>Transposed so the tree's two levels serve all four registers at once.</remarks>
