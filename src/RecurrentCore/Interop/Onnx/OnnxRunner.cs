@@ -27,7 +27,7 @@ public sealed class OnnxRunner : IDisposable
         var inputs = new List<OnnxTensor>();
         foreach (string name in inputShapes.Keys.Where(k => !session.Inputs.Any(v => v.Name == k)))
         {
-            throw InteropFormatException.Create(source, $"input '{name}' is not a graph input (inputs: {string.Join(", ", session.Inputs.Select(v => v.Name))})");
+            throw session.NotAnInput(name);
         }
 
         // Graph order, whatever the dictionary's: Run takes the buffers in this order.
@@ -55,14 +55,14 @@ public sealed class OnnxRunner : IDisposable
 
         foreach (var v in session.Inputs.Where(v => !values.ContainsKey(v.Name)))
         {
-            values[v.Name] = session.Defaults.TryGetValue(v.Name, out var d) ? d : throw InteropFormatException.Create(source, $"input '{v.Name}' ({v.ElementType} ({string.Join(", ", v.Shape)})) is required");
+            values[v.Name] = session.DefaultOf(v);
         }
 
         var steps = new List<Step>();
         foreach (var (n, label) in session.RunNodes)
         {
             var fail = session.Fail(label);
-            var args = n.Inputs.Select(i => i.Length == 0 ? null : values.TryGetValue(i, out var v) ? v : throw fail($"input '{i}' has no value (not a graph input, initializer or output of an earlier node)")).ToArray();
+            var args = OnnxSession.Gather(n, values, fail);
             bool[] live = [.. n.Inputs.Select(i => i.Length > 0 && dynamic.Contains(i))];
             OnnxTensor[] results;
             if (OnnxRecurrentAttributes.IsRecurrent(n))
@@ -76,7 +76,7 @@ public sealed class OnnxRunner : IDisposable
             {
                 // Everything it reads is known now (constants, or only the shape of a run-time value): folded.
                 results = OnnxGraphOps.Run(n, args, session.Opset, fail);
-                Store(values, n, results, null);
+                OnnxSession.Store(values, n, results);
                 continue;
             }
             else
@@ -88,7 +88,7 @@ public sealed class OnnxRunner : IDisposable
                 }
             }
 
-            Store(values, n, results, dynamic);
+            OnnxSession.Store(values, n, results, dynamic);
         }
 
         _inputs = [.. inputs];
@@ -163,21 +163,6 @@ public sealed class OnnxRunner : IDisposable
 
     private static OnnxElementType ElementType(string name) =>
         Enum.GetValues<OnnxElementType>().FirstOrDefault(t => OnnxTensorData.TypeName((int)t) == name, OnnxElementType.F32);
-
-    private static void Store(Dictionary<string, OnnxTensor> values, OnnxNodeProto n, OnnxTensor[] results, HashSet<string>? dynamic)
-    {
-        for (int i = 0; i < n.Outputs.Count && i < results.Length; i++)
-        {
-            if (n.Outputs[i].Length > 0)
-            {
-                values[n.Outputs[i]] = results[i];
-                if (dynamic is not null)
-                {
-                    dynamic.Add(n.Outputs[i]);
-                }
-            }
-        }
-    }
 
     private static OnnxTensor Fresh(OnnxElementType type, int[] shape) => new(type, shape, new double[shape.Aggregate(1, (a, d) => checked(a * d))]);
 

@@ -157,9 +157,6 @@ public sealed class OnnxSession
     /// <summary>Constants: initializers that are not inputs, and what folding computed from them at load.</summary>
     internal IReadOnlyDictionary<string, OnnxTensor> Constants => _static;
 
-    /// <summary>The values of initializers that are also graph inputs (used when the input is not fed).</summary>
-    internal IReadOnlyDictionary<string, OnnxTensor> Defaults => _defaults;
-
     /// <summary>The nodes left to run after folding, in graph order, with their labels.</summary>
     internal IReadOnlyList<(OnnxNodeProto Node, string Label)> RunNodes => _nodes;
 
@@ -192,15 +189,14 @@ public sealed class OnnxSession
         var values = new Dictionary<string, OnnxTensor>(_static, StringComparer.Ordinal);
         foreach (var (name, value) in inputs)
         {
-            var declared = Inputs.FirstOrDefault(v => v.Name == name)
-                ?? throw InteropFormatException.Create(_source, $"input '{name}' is not a graph input (inputs: {string.Join(", ", Inputs.Select(v => v.Name))})");
+            var declared = Inputs.FirstOrDefault(v => v.Name == name) ?? throw NotAnInput(name);
             CheckFeed(declared, value);
             values[name] = value;
         }
 
         foreach (var v in Inputs.Where(v => !values.ContainsKey(v.Name)))
         {
-            values[v.Name] = _defaults.TryGetValue(v.Name, out var d) ? d : throw InteropFormatException.Create(_source, $"input '{v.Name}' ({v.ElementType} ({string.Join(", ", v.Shape)})) is required");
+            values[v.Name] = DefaultOf(v);
         }
 
         foreach (var (n, label) in _nodes)
@@ -217,16 +213,27 @@ public sealed class OnnxSession
 
     private static string Label(OnnxNodeProto n, int index) => n.Name.Length > 0 ? $"node '{n.Name}' ({n.OpType})" : $"node #{index} ({n.OpType})";
 
-    private static OnnxTensor?[] Gather(OnnxNodeProto n, Dictionary<string, OnnxTensor> values, Func<string, InteropFormatException> fail) =>
+    /// <summary>The error for a fed name that is not a graph input.</summary>
+    internal InteropFormatException NotAnInput(string name) =>
+        InteropFormatException.Create(_source, $"input '{name}' is not a graph input (inputs: {string.Join(", ", Inputs.Select(v => v.Name))})");
+
+    /// <summary>The value of an input nobody fed: its default (an initializer of the same name), else an error.</summary>
+    internal OnnxTensor DefaultOf(OnnxValueDescription v) =>
+        _defaults.TryGetValue(v.Name, out var d) ? d : throw InteropFormatException.Create(_source, $"input '{v.Name}' ({v.ElementType} ({string.Join(", ", v.Shape)})) is required");
+
+    /// <summary>A node's arguments by input name (null for an omitted optional input).</summary>
+    internal static OnnxTensor?[] Gather(OnnxNodeProto n, Dictionary<string, OnnxTensor> values, Func<string, InteropFormatException> fail) =>
         [.. n.Inputs.Select(i => i.Length == 0 ? null : values.TryGetValue(i, out var v) ? v : throw fail($"input '{i}' has no value (not a graph input, initializer or output of an earlier node)"))];
 
-    private static void Store(Dictionary<string, OnnxTensor> values, OnnxNodeProto n, OnnxTensor[] results)
+    /// <summary>A node's results under its output names (adding them to <paramref name="dynamic"/> when given).</summary>
+    internal static void Store(Dictionary<string, OnnxTensor> values, OnnxNodeProto n, OnnxTensor[] results, HashSet<string>? dynamic = null)
     {
         for (int i = 0; i < n.Outputs.Count && i < results.Length; i++)
         {
             if (n.Outputs[i].Length > 0)
             {
                 values[n.Outputs[i]] = results[i];
+                dynamic?.Add(n.Outputs[i]);
             }
         }
     }
